@@ -1,0 +1,34 @@
+# Quick start: `make demo` (the main job) and `make test` (the test suite).
+# Both create .venv with a Python >= 3.12 (found by scripts/find-python) when missing.
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED_UCMERCED := ../shared/data/ucmerced/materialize.py
+UCMERCED_ROOT ?= data/ucmerced
+
+.PHONY: demo test lint data clean
+
+$(BIN)/zelpha: pyproject.toml
+	@PY=$$(scripts/find-python) || exit 1; \
+	echo "using $$PY"; \
+	[ -x $(BIN)/python ] || $$PY -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[tests]'
+	@touch $@
+
+# Real UC Merced where this machine has it (never committed); else the demo
+# falls back to the embedded synthetic scenes.
+data: $(BIN)/zelpha
+	@if [ -f $(SHARED_UCMERCED) ]; then $(BIN)/python $(SHARED_UCMERCED) $(UCMERCED_ROOT); \
+	else echo "no local UC Merced copy: the demo will use the embedded synthetic scenes"; fi
+
+demo: $(BIN)/zelpha data
+	$(BIN)/zelpha demo --root $(UCMERCED_ROOT) --out output/demo
+
+test: $(BIN)/zelpha
+	$(BIN)/python -m pytest -m "not slow" -n 2 -q
+
+lint: $(BIN)/zelpha
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf output .pytest_cache

@@ -1,0 +1,5 @@
+"""``python -m torchgeo_zelpha`` runs the ``zelpha`` command."""
+
+from .cli import main
+
+main()
