@@ -40,7 +40,11 @@ def figure(args: argparse.Namespace) -> Path:
     ds = ScaleShiftUCMerced(
         args.root, 'test', seed=args.seed, split_ratios=args.split_ratios
     )
-    sample = ds[args.index]
+    index = args.index
+    if index is None:  # an image with a distinct object makes the check easiest
+        airplane = ds.class_to_idx.get('airplane')
+        index = ds.targets.index(airplane) if airplane in ds.targets else 0
+    sample = ds[index]
     fig = plot_scale_shift(
         sample['image'], args.scales, title=f'{ds.classes[int(sample["label"])]}: '
         'scale shift about the centre (boxes: original central half)'
@@ -73,7 +77,7 @@ def demo(args: argparse.Namespace) -> None:
     print('split sizes: ' + ', '.join(f'{k} {v}' for k, v in sizes.items()))
     args.root = source.root
     args.output = out / 'checkpoint_a.png'
-    args.index = 0
+    args.index = None
     figure(args)
     args.out = out / 'export'
     args.overwrite = True
@@ -104,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     p = sub.add_parser('figure', help='Checkpoint A: one image at every scale')
     _add_data_args(p)
-    p.add_argument('--index', type=int, default=0, help='test image index')
+    p.add_argument(
+        '--index', type=int, default=None, help='test image (default: an airplane)'
+    )
     p.add_argument('--output', default='output/checkpoint_a.png')
     p.set_defaults(func=figure)
 

@@ -19,11 +19,10 @@ from .transforms import scale_shift
 __all__ = ('plot_scale_shift',)
 
 
-def _to_display(image: Tensor) -> np.ndarray:
-    """``[C, H, W]`` float image to an ``[H, W, 3]`` array in [0, 1] (min-max)."""
+def _to_display(image: Tensor, lo: Tensor, hi: Tensor) -> np.ndarray:
+    """``[C, H, W]`` float image to an ``[H, W, 3]`` array in [0, 1]."""
     image = image[:3] if image.shape[0] >= 3 else image[:1].expand(3, -1, -1)
-    lo, hi = image.min(), image.max()
-    return ((image - lo) / (hi - lo + 1e-12)).permute(1, 2, 0).numpy()
+    return ((image - lo) / (hi - lo + 1e-12)).clamp(0, 1).permute(1, 2, 0).numpy()
 
 
 def plot_scale_shift(
@@ -41,7 +40,8 @@ def plot_scale_shift(
     a wrong factor is visible at a glance.
 
     Args:
-        image: one ``[C, H, W]`` image (any value range; shown min-max scaled).
+        image: one ``[C, H, W]`` image (any value range; all panels share its
+            min-max display range).
         scales: the scales to show.
         padding_mode: border fill for ``s < 1``.
         title: optional figure title.
@@ -60,7 +60,8 @@ def plot_scale_shift(
     fig, axes = plt.subplots(1, len(scales) + 1, figsize=(3 * (len(scales) + 1), 3.4))
     overlay = np.zeros((height, width, 3))
     for ax, s, img in zip(axes, scales, shifted):
-        shown = _to_display(img)
+        # One display range for all panels, so that only geometry differs.
+        shown = _to_display(img, image.min(), image.max())
         overlay += shown / len(scales)
         ax.imshow(shown)
         ax.set_title(f's = {s:.2f}')
