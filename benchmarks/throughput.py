@@ -1,0 +1,102 @@
+"""Forward and training-step throughput of every ZELPHA variant on this machine.
+
+Usage: python benchmarks/throughput.py [--sizes 128 256] [--batch 32] [--repeats 3]
+
+Prints images/s (forward, eval) and (train step: forward, backward, AdamW step)
+for each variant and input size, then the batched (one backbone call for all
+scales) vs looped (one call per scale) multi-scale forward.
+"""
+
+import argparse
+import platform
+import time
+
+import torch
+
+from torchgeo_zelpha.models import VARIANTS, ZelphaModel
+from torchgeo_zelpha.transforms import scale_shift
+
+
+def timed(fn, repeats: int) -> float:
+    fn()  # warm-up
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--sizes', type=int, nargs='+', default=[128, 256])
+    parser.add_argument('--batch', type=int, default=32)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--channels-last', action='store_true')
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    print(
+        f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+        f'{platform.processor() or platform.machine()}, batch {args.batch}'
+        f'{", channels_last" if args.channels_last else ""}'
+    )
+    print('| variant | px | forward img/s | train step img/s |')
+    print('|---|---|---|---|')
+    for size in args.sizes:
+        x = torch.rand(args.batch, 3, size, size)
+        y = torch.randint(0, 21, (args.batch,))
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        for name in VARIANTS:
+            if name == 'zelpha_no_proto':
+                continue  # same model as zelpha
+            model = ZelphaModel.variant(name, 21, input_size=size)
+            if args.channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            opt = torch.optim.AdamW(model.parameters())
+
+            def forward() -> None:
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+
+            def step() -> None:
+                model.train()
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(model(x), y).backward()
+                opt.step()
+
+            f = args.batch / timed(forward, args.repeats)
+            t = args.batch / timed(step, args.repeats)
+            print(f'| {name} | {size} | {f:.0f} | {t:.0f} |')
+
+    size = args.sizes[0]
+    x = torch.rand(args.batch, 3, size, size)
+    model = ZelphaModel.variant('zelpha', 21, input_size=size).eval()
+    pooled = model.backbone
+
+    def looped() -> None:
+        with torch.no_grad():
+            torch.stack(
+                [pooled.backbone(scale_shift(x, s)) for s in pooled.scales], 1
+            ).mean(1)
+
+    def batched() -> None:
+        with torch.no_grad():
+            pooled(x)
+
+    def single() -> None:
+        with torch.no_grad():
+            pooled.backbone(x)
+
+    t_single, t_loop, t_batch = (timed(f, args.repeats) for f in (single, looped, batched))
+    print(
+        f'\nmulti-scale forward at {size} px, S = {len(pooled.scales)}: single scale '
+        f'{t_single * 1e3:.0f} ms, looped {t_loop * 1e3:.0f} ms '
+        f'({t_loop / t_single:.2f}x), batched {t_batch * 1e3:.0f} ms '
+        f'({t_batch / t_single:.2f}x)'
+    )
+
+
+if __name__ == '__main__':
+    main()

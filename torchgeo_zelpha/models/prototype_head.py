@@ -1,0 +1,106 @@
+"""Prototype head and margins: logits are negative squared distances to prototypes."""
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+__all__ = ('PrototypeHead', 'logit_margin', 'prototype_margin')
+
+
+def _check_features(z: Tensor, feature_dim: int) -> None:
+    if z.ndim != 2 or z.shape[1] != feature_dim:
+        raise ValueError(
+            f'expected features of shape [B, {feature_dim}], got {tuple(z.shape)}'
+        )
+
+
+class PrototypeHead(nn.Module):
+    """One learnable prototype ``mu_c`` per class; ``logit_c(z) = -||z - mu_c||^2``.
+
+    Theory, condition 3 (prototype margin): the class is the nearest prototype,
+    so the prediction stays correct while the margin
+    ``m(x) = min_{c != y} ||z - mu_c|| - ||z - mu_y||`` is positive.
+    """
+
+    def __init__(self, num_classes: int, feature_dim: int) -> None:
+        """Initialize a new PrototypeHead.
+
+        Args:
+            num_classes: number of classes C (>= 2).
+            feature_dim: feature size D.
+
+        Raises:
+            ValueError: if ``num_classes < 2`` or ``feature_dim < 1``.
+        """
+        super().__init__()
+        if num_classes < 2 or feature_dim < 1:
+            raise ValueError(
+                f'need num_classes >= 2 and feature_dim >= 1, got {num_classes}, '
+                f'{feature_dim}'
+            )
+        self.num_classes = num_classes
+        self.feature_dim = feature_dim
+        self.prototypes = nn.Parameter(torch.randn(num_classes, feature_dim) * 0.1)
+
+    def squared_distances(self, z: Tensor) -> Tensor:
+        """``||z_i - mu_c||^2`` as ``[B, C]``.
+
+        Computed from the differences, not as ``|z|^2 - 2 z.mu + |mu|^2``, which
+        cancels catastrophically (and can go negative) when ``z`` is near a prototype.
+        """
+        _check_features(z, self.feature_dim)
+        return (z[:, None, :] - self.prototypes[None]).pow(2).sum(dim=-1)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Logits ``-||z - mu_c||^2``, ``[B, C]``."""
+        return -self.squared_distances(z)
+
+    @torch.no_grad()
+    def reset_prototypes(self, class_means: Tensor) -> None:
+        """Set the prototypes to given class means ``[C, D]``.
+
+        Raises:
+            ValueError: if the shape is wrong or the means are not finite.
+        """
+        if class_means.shape != self.prototypes.shape:
+            raise ValueError(
+                f'class_means must have shape {tuple(self.prototypes.shape)}, '
+                f'got {tuple(class_means.shape)}'
+            )
+        if not bool(torch.isfinite(class_means).all()):
+            raise ValueError('class_means holds NaN or inf')
+        self.prototypes.copy_(class_means)
+
+
+def prototype_margin(distances: Tensor, labels: Tensor) -> Tensor:
+    """Per-sample margin ``m(x) = min_{c != y} (||z - mu_c|| - ||z - mu_y||)``.
+
+    ``m`` is 2-Lipschitz in ``z`` (each distance is 1-Lipschitz), so with a feature
+    map of Lipschitz constant ``L`` the margin moves by at most ``2 L ||dx||``.
+
+    Args:
+        distances: ``[B, C]`` Euclidean (not squared) distances to the prototypes.
+        labels: ``[B]`` true classes.
+
+    Returns:
+        ``[B]`` margins; positive exactly when the nearest prototype is the true one.
+    """
+    true = distances.gather(1, labels[:, None])
+    others = distances.scatter(1, labels[:, None], float('inf'))
+    return (others.amin(dim=1, keepdim=True) - true)[:, 0]
+
+
+def logit_margin(logits: Tensor, labels: Tensor) -> Tensor:
+    """Logit margin ``logit_y - max_{c != y} logit_c``, ``[B]`` (any classifier).
+
+    Raises:
+        ValueError: if ``logits`` is not ``[B, C]`` with ``C >= 2`` or labels mismatch.
+    """
+    if logits.ndim != 2 or logits.shape[1] < 2 or labels.shape != logits.shape[:1]:
+        raise ValueError(
+            f'expected logits [B, C>=2] and labels [B], got {tuple(logits.shape)} '
+            f'and {tuple(labels.shape)}'
+        )
+    true = logits.gather(1, labels[:, None])
+    others = logits.scatter(1, labels[:, None], float('-inf'))
+    return (true - others.amax(dim=1, keepdim=True))[:, 0]

@@ -1,0 +1,82 @@
+"""Finite scale-group pooling: one shared backbone at several internal scales."""
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ..transforms import scale_shift
+
+__all__ = ('ScalePooledBackbone', 'ScalePooling')
+
+ScalePooling = Literal['mean', 'max']
+
+
+class ScalePooledBackbone(nn.Module):
+    """Run one backbone on ``S`` zoomed copies of the input and pool over scales.
+
+    ``z(x) = pool_s f(T_s x)`` for ``s`` in ``scales``, where ``T_s`` is
+    :func:`~torchgeo_zelpha.transforms.scale_shift` and ``pool`` is the mean or the
+    element-wise max over the scale axis. Pooling over a (finite) set of scales makes
+    ``z`` nearly invariant to a scale shift that maps the set onto itself (theory,
+    condition 1: scale pooling). All ``S`` copies go through the backbone in one
+    batched call of size ``S * B``.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        scales: Sequence[float] = (0.8, 1.0, 1.2),
+        pooling: ScalePooling = 'mean',
+        padding_mode: str = 'reflection',
+    ) -> None:
+        """Initialize a new ScalePooledBackbone.
+
+        Args:
+            backbone: maps ``[N, C, H, W]`` to ``[N, D]``.
+            scales: the internal scales (finite, > 0, non-empty).
+            pooling: ``'mean'`` or ``'max'`` over the scale axis.
+            padding_mode: border fill of the internal scale shifts.
+
+        Raises:
+            ValueError: if ``scales`` or ``pooling`` is invalid.
+        """
+        super().__init__()
+        scales = tuple(float(s) for s in scales)
+        if not scales or any(not (s > 0 and s < float('inf')) for s in scales):
+            raise ValueError(f'scales must be non-empty, finite and > 0, got {scales}')
+        if pooling not in ('mean', 'max'):
+            raise ValueError(f"pooling must be 'mean' or 'max', got {pooling!r}")
+        self.backbone = backbone
+        self.scales = scales
+        self.pooling = pooling
+        self.padding_mode = padding_mode
+
+    def scale_features(self, images: Tensor) -> Tensor:
+        """Features at every internal scale, ``[B, S, D]`` (one backbone call)."""
+        if images.ndim != 4:
+            raise ValueError(f'expected [B, C, H, W] images, got {tuple(images.shape)}')
+        batch, num_scales = images.shape[0], len(self.scales)
+        if self.scales == (1.0,):
+            return self.backbone(images)[:, None]
+        # Scale-major order: copy k of every image is zoomed by scales[k].
+        repeated = images.repeat(num_scales, 1, 1, 1)
+        factors = torch.tensor(self.scales, dtype=images.dtype, device=images.device)
+        zoomed = scale_shift(
+            repeated, factors.repeat_interleave(batch), padding_mode=self.padding_mode
+        )
+        features = self.backbone(zoomed)
+        if features.ndim != 2 or features.shape[0] != num_scales * batch:
+            raise ValueError(
+                f'backbone must return [N, D] features, got {tuple(features.shape)}'
+            )
+        return features.view(num_scales, batch, -1).transpose(0, 1)
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Scale-pooled features ``[B, D]``."""
+        features = self.scale_features(images)
+        if self.pooling == 'mean':
+            return features.mean(dim=1)
+        return features.amax(dim=1)
