@@ -6,7 +6,12 @@ Full objective (training, after warm-up): ``CE + beta * L_proto + gamma * L_Lip`
 import torch
 from torch import Tensor
 
-__all__ = ('inter_class_loss', 'intra_class_loss', 'lipschitz_penalty', 'prototype_loss')
+__all__ = (
+    'inter_class_loss',
+    'intra_class_loss',
+    'lipschitz_penalty',
+    'prototype_loss',
+)
 
 
 def intra_class_loss(z: Tensor, labels: Tensor, prototypes: Tensor) -> Tensor:
@@ -35,7 +40,9 @@ def inter_class_loss(prototypes: Tensor, margin: float) -> Tensor:
         raise ValueError(f'margin must be >= 0, got {margin}')
     diff = prototypes[:, None, :] - prototypes[None, :, :]
     distances = (diff.pow(2).sum(dim=-1) + 1e-12).sqrt()
-    off_diagonal = ~torch.eye(len(prototypes), dtype=torch.bool, device=prototypes.device)
+    off_diagonal = ~torch.eye(
+        len(prototypes), dtype=torch.bool, device=prototypes.device
+    )
     return (margin - distances[off_diagonal]).clamp(min=0).pow(2).sum()
 
 

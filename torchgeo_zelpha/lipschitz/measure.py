@@ -80,7 +80,9 @@ class LayerNormEstimator:
                 )  # fmt: skip
                 self._u[i] = u
                 values.append(
-                    torch.nn.functional.conv2d(u, weight, None, *_conv_args(layer)).norm()
+                    torch.nn.functional.conv2d(
+                        u, weight, None, *_conv_args(layer)
+                    ).norm()
                 )
             else:
                 values.append(_linear_sigma(weight))
@@ -131,25 +133,36 @@ def layer_lipschitz_constants(
             if isinstance(layer, nn.Conv2d):
                 value = float(
                     conv_operator_norm(
-                        layer.weight.detach().double(), shape, n_iterations,
+                        layer.weight.detach().double(),
+                        shape,
+                        n_iterations,
                         *_conv_args(layer),
                     )  # fmt: skip
                 )
             elif isinstance(layer, nn.Linear):
                 value = float(_linear_sigma(layer.weight.detach().double()))
             elif isinstance(layer, nn.BatchNorm2d):
-                gamma = layer.weight if layer.affine else torch.ones_like(layer.running_var)
-                value = float((gamma.abs() / (layer.running_var + layer.eps).sqrt()).max())
+                gamma = (
+                    layer.weight if layer.affine else torch.ones_like(layer.running_var)
+                )
+                value = float(
+                    (gamma.abs() / (layer.running_var + layer.eps).sqrt()).max()
+                )
             elif isinstance(layer, nn.ReLU | nn.Flatten | nn.Identity | nn.Dropout):
                 value = 1.0
             elif isinstance(layer, nn.MaxPool2d):
                 k, s = layer.kernel_size, layer.stride
-                k, s = (k if isinstance(k, int) else max(k)), (s if isinstance(s, int) else min(s))
+                k, s = (
+                    (k if isinstance(k, int) else max(k)),
+                    (s if isinstance(s, int) else min(s)),
+                )
                 value = float(math.ceil(k / s))
             elif isinstance(layer, nn.AvgPool2d | nn.AdaptiveAvgPool2d):
                 value = linear_map_norm(layer, (1, *shape[1:]), n_iterations)
             else:
-                raise TypeError(f'no Lipschitz constant known for layer {name} ({kind})')
+                raise TypeError(
+                    f'no Lipschitz constant known for layer {name} ({kind})'
+                )
         out.append((name, kind, value))
     return out
 
@@ -175,7 +188,9 @@ def network_upper_bound(
     backbone = pooled.backbone if pooled is not None else features
     chain = backbone.layers if hasattr(backbone, 'layers') else backbone
     if not isinstance(chain, nn.Sequential):
-        raise TypeError('the backbone must be (or hold as .layers) an nn.Sequential chain')
+        raise TypeError(
+            'the backbone must be (or hold as .layers) an nn.Sequential chain'
+        )
     layers = layer_lipschitz_constants(chain, example_input, n_iterations)
     backbone_bound = math.prod(value for _, _, value in layers)
     if pooled is None or pooled.scales == (1.0,):

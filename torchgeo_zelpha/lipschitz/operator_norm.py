@@ -21,7 +21,12 @@ def _conv_transpose_output_padding(
     pads = []
     for i in range(2):
         k = weight.shape[2 + i]
-        base = (output_size[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k - 1) + 1
+        base = (
+            (output_size[i] - 1) * stride[i]
+            - 2 * padding[i]
+            + dilation[i] * (k - 1)
+            + 1
+        )
         pads.append(input_size[i] - base)
     return pads[0], pads[1]
 
@@ -46,9 +51,16 @@ def conv_power_iteration(
         for _ in range(n_iterations):
             v = F.conv2d(u, weight, None, stride, padding, dilation, groups)
             out_pad = _conv_transpose_output_padding(
-                weight, size, tuple(v.shape[-2:]), stride, padding, dilation  # type: ignore[arg-type]
+                weight,
+                size,
+                tuple(v.shape[-2:]),
+                stride,
+                padding,
+                dilation,  # type: ignore[arg-type]
             )
-            u = F.conv_transpose2d(v, weight, None, stride, padding, out_pad, groups, dilation)
+            u = F.conv_transpose2d(
+                v, weight, None, stride, padding, out_pad, groups, dilation
+            )
             u = u / u.norm().clamp(min=1e-12)
     return u
 

@@ -51,7 +51,9 @@ class ConvOperatorNorm(nn.Module):
         """
         super().__init__()
         if n_power_iterations < 1:
-            raise ValueError(f'n_power_iterations must be >= 1, got {n_power_iterations}')
+            raise ValueError(
+                f'n_power_iterations must be >= 1, got {n_power_iterations}'
+            )
         if conv.padding_mode != 'zeros' or isinstance(conv.padding, str):
             raise ValueError('ConvOperatorNorm supports numeric zero padding only')
         self.stride = conv.stride
@@ -172,7 +174,9 @@ def spectral_norm_status(model: nn.Module) -> list[LayerStatus]:
                 method = 'operator'
             elif '_SpectralNorm' in kinds:
                 method = 'reshape' if isinstance(module, nn.Conv2d) else 'exact'
-        status.append(LayerStatus(name, type(module).__name__, method != 'none', method))
+        status.append(
+            LayerStatus(name, type(module).__name__, method != 'none', method)
+        )
     return status
 
 

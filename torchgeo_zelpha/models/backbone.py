@@ -58,7 +58,11 @@ class ShallowCNN(nn.Module):
                 layers.append(nn.BatchNorm2d(width))
             layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
             channels = width
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, feature_dim)]
+        layers += [
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(channels, feature_dim),
+        ]
         self.layers = nn.Sequential(*layers)
         for module in self.modules():
             if isinstance(module, nn.Conv2d | nn.Linear):

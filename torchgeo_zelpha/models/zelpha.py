@@ -88,7 +88,9 @@ class ZelphaModel(nn.Module):
     def variant(cls, name: str, num_classes: int, **kwargs: object) -> 'ZelphaModel':
         """Build a named ablation (see :data:`VARIANTS`), overriding with ``kwargs``."""
         if name not in VARIANTS:
-            raise ValueError(f'unknown variant {name!r}; choose from {sorted(VARIANTS)}')
+            raise ValueError(
+                f'unknown variant {name!r}; choose from {sorted(VARIANTS)}'
+            )
         return cls(num_classes, **{**VARIANTS[name], **kwargs})  # type: ignore[arg-type]
 
     def features(self, images: Tensor) -> Tensor:
