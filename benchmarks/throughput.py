@@ -55,12 +55,12 @@ def main() -> None:
                 model = model.to(memory_format=torch.channels_last)
             opt = torch.optim.AdamW(model.parameters())
 
-            def forward() -> None:
+            def forward(model=model, x=x) -> None:
                 model.eval()
                 with torch.no_grad():
                     model(x)
 
-            def step() -> None:
+            def step(model=model, opt=opt, x=x, y=y) -> None:
                 model.train()
                 opt.zero_grad()
                 torch.nn.functional.cross_entropy(model(x), y).backward()
@@ -89,7 +89,9 @@ def main() -> None:
         with torch.no_grad():
             pooled.backbone(x)
 
-    t_single, t_loop, t_batch = (timed(f, args.repeats) for f in (single, looped, batched))
+    t_single, t_loop, t_batch = (
+        timed(f, args.repeats) for f in (single, looped, batched)
+    )
     print(
         f'\nmulti-scale forward at {size} px, S = {len(pooled.scales)}: single scale '
         f'{t_single * 1e3:.0f} ms, looped {t_loop * 1e3:.0f} ms '

@@ -34,9 +34,13 @@ def test_export_layout_manifest_idempotent(ucmerced_root: str, tmp_path: Path) -
             ScaleShiftUCMerced, ucmerced_root, tmp_path, scales=(0.7,)
         )
     export_scale_shift_splits(
-        ScaleShiftUCMerced, ucmerced_root, tmp_path, scales=(0.7,), image_size=16,
+        ScaleShiftUCMerced,
+        ucmerced_root,
+        tmp_path,
+        scales=(0.7,),
+        image_size=16,
         overwrite=True,
-    )  # fmt: skip
+    )
     assert {p.name for p in (out / 'test').iterdir()} == {'s0.70'}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith('.')]
 
@@ -63,8 +67,12 @@ def test_checkpoint_a_figure(ucmerced_root: str, tmp_path: Path) -> None:
     fig = plot_scale_shift(torch.rand(3, 32, 32))
     assert len(fig.axes) == 6
     assert [ax.get_title() for ax in fig.axes[:5]] == [
-        's = 0.70', 's = 0.85', 's = 1.00', 's = 1.15', 's = 1.30',
-    ]  # fmt: skip
+        's = 0.70',
+        's = 0.85',
+        's = 1.00',
+        's = 1.15',
+        's = 1.30',
+    ]
     assert len(fig.axes[-1].patches) == 5  # every scale's box in the overlay
     with pytest.raises(ValueError, match='C, H, W'):
         plot_scale_shift(torch.rand(32, 32))
@@ -76,8 +84,18 @@ def test_checkpoint_a_figure(ucmerced_root: str, tmp_path: Path) -> None:
 def test_demo_falls_back_to_synthetic(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    main(['demo', '--root', str(tmp_path / 'nothing'), '--out', str(tmp_path / 'o'),
-          '--scales', '0.7', '1.3'])  # fmt: skip
+    main(
+        [
+            'demo',
+            '--root',
+            str(tmp_path / 'nothing'),
+            '--out',
+            str(tmp_path / 'o'),
+            '--scales',
+            '0.7',
+            '1.3',
+        ]
+    )
     text = capsys.readouterr().out
     assert 'synthetic' in text and 'train 252, val 84, test 84' in text
     assert (tmp_path / 'o' / 'checkpoint_a.png').exists()

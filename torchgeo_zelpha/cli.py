@@ -20,9 +20,12 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--root', default='data/ucmerced', help='UC Merced root')
     parser.add_argument('--seed', type=int, default=0, help='split seed')
     parser.add_argument(
-        '--split-ratios', type=float, nargs=3, default=(0.6, 0.2, 0.2),
+        '--split-ratios',
+        type=float,
+        nargs=3,
+        default=(0.6, 0.2, 0.2),
         metavar=('TRAIN', 'VAL', 'TEST'),
-    )  # fmt: skip
+    )
     parser.add_argument(
         '--scales', type=float, nargs='+', default=list(DEFAULT_TEST_SCALES)
     )
@@ -46,9 +49,11 @@ def figure(args: argparse.Namespace) -> Path:
         index = ds.targets.index(airplane) if airplane in ds.targets else 0
     sample = ds[index]
     fig = plot_scale_shift(
-        sample['image'], args.scales, title=f'{ds.classes[int(sample["label"])]}: '
-        'scale shift about the centre (boxes: original central half)'
-    )  # fmt: skip
+        sample['image'],
+        args.scales,
+        title=f'{ds.classes[int(sample["label"])]}: '
+        'scale shift about the centre (boxes: original central half)',
+    )
     path = atomic_save_figure(fig, args.output)
     print(f'Checkpoint A figure: {path}')
     return path
@@ -57,10 +62,15 @@ def figure(args: argparse.Namespace) -> Path:
 def export(args: argparse.Namespace) -> Path:
     """Export the splits and the scale-shifted test sets."""
     out = export_scale_shift_splits(
-        ScaleShiftUCMerced, args.root, args.out, scales=args.scales,
-        image_size=args.image_size, overwrite=args.overwrite, seed=args.seed,
+        ScaleShiftUCMerced,
+        args.root,
+        args.out,
+        scales=args.scales,
+        image_size=args.image_size,
+        overwrite=args.overwrite,
+        seed=args.seed,
         split_ratios=tuple(args.split_ratios),
-    )  # fmt: skip
+    )
     print(f'exported splits and test scales {args.scales} to {out}')
     return out
 

@@ -17,7 +17,9 @@ from torchgeo_zelpha.losses import lipschitz_penalty
 from torchgeo_zelpha.models import ShallowCNN, ZelphaModel
 
 
-def dense_conv_matrix(weight: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+def dense_conv_matrix(
+    weight: torch.Tensor, shape: tuple[int, int, int]
+) -> torch.Tensor:
     """The conv as an explicit matrix, column by column."""
     n = int(torch.tensor(shape).prod())
     basis = torch.eye(n, dtype=torch.float64).view(n, *shape)
@@ -73,9 +75,14 @@ def test_operator_mode_needs_example_input() -> None:
 def test_empirical_never_exceeds_upper_bound(seed: int, pooling: str) -> None:
     torch.manual_seed(seed)
     model = ZelphaModel(
-        4, widths=(8, 16), feature_dim=8, input_size=32, pooling=pooling,  # type: ignore[arg-type]
-        spectral_norm=seed % 2 == 0, norm='batch' if seed < 2 else 'none',
-    )  # fmt: skip
+        4,
+        widths=(8, 16),
+        feature_dim=8,
+        input_size=32,
+        pooling=pooling,  # type: ignore[arg-type]
+        spectral_norm=seed % 2 == 0,
+        norm='batch' if seed < 2 else 'none',
+    )
     model.train()
     for _ in range(3):  # non-trivial BatchNorm statistics
         model(torch.rand(8, 3, 32, 32) * 2)

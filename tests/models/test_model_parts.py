@@ -59,7 +59,7 @@ def test_scale_pooling_one_batched_call_and_values() -> None:
 def test_prototype_logits_match_cdist_and_reset() -> None:
     head = PrototypeHead(4, 8)
     z = torch.randn(6, 8) * 100
-    expected = -torch.cdist(z.double(), head.prototypes.detach().double()) ** 2
+    expected = -(torch.cdist(z.double(), head.prototypes.detach().double()) ** 2)
     assert torch.allclose(head(z).detach().double(), expected, rtol=1e-5)
     # Near a prototype the expanded formula cancels; ours stays >= 0 and exact.
     near = head.prototypes[:1].detach() + 1e-4
@@ -95,7 +95,7 @@ def test_variants(name: str) -> None:
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5)
     single = VARIANTS[name].get('scales') == (1.0,)
     assert (model.backbone.scales == (1.0,)) == single
-    with pytest.raises(ValueError, match='channels|shape'):
+    with pytest.raises(ValueError, match=r'channels|shape'):
         model(torch.rand(2, 4, 32, 32))
     with pytest.raises(ValueError, match='variant'):
         ZelphaModel.variant('resnet', 5)

@@ -25,12 +25,28 @@ __all__ = (
 
 #: UC Merced's class folder names, in label order.
 UCMERCED_CLASSES = (
-    'agricultural', 'airplane', 'baseballdiamond', 'beach', 'buildings',
-    'chaparral', 'denseresidential', 'forest', 'freeway', 'golfcourse', 'harbor',
-    'intersection', 'mediumresidential', 'mobilehomepark', 'overpass',
-    'parkinglot', 'river', 'runway', 'sparseresidential', 'storagetanks',
+    'agricultural',
+    'airplane',
+    'baseballdiamond',
+    'beach',
+    'buildings',
+    'chaparral',
+    'denseresidential',
+    'forest',
+    'freeway',
+    'golfcourse',
+    'harbor',
+    'intersection',
+    'mediumresidential',
+    'mobilehomepark',
+    'overpass',
+    'parkinglot',
+    'river',
+    'runway',
+    'sparseresidential',
+    'storagetanks',
     'tenniscourt',
-)  # fmt: skip
+)
 
 #: The 7 structures; with 3 palettes they give UC Merced's 21 classes.
 PATTERNS = ('stripes', 'diagonal', 'checker', 'dots', 'rings', 'crosses', 'blobs')

@@ -75,9 +75,11 @@ class LayerNormEstimator:
             weight = layer.weight
             if isinstance(layer, nn.Conv2d):
                 u = conv_power_iteration(
-                    weight.detach(), self._u[i].to(weight.device),
-                    self.n_power_iterations, *_conv_args(layer),
-                )  # fmt: skip
+                    weight.detach(),
+                    self._u[i].to(weight.device),
+                    self.n_power_iterations,
+                    *_conv_args(layer),
+                )
                 self._u[i] = u
                 values.append(
                     torch.nn.functional.conv2d(
@@ -137,7 +139,7 @@ def layer_lipschitz_constants(
                         shape,
                         n_iterations,
                         *_conv_args(layer),
-                    )  # fmt: skip
+                    )
                 )
             elif isinstance(layer, nn.Linear):
                 value = float(_linear_sigma(layer.weight.detach().double()))
@@ -197,11 +199,13 @@ def network_upper_bound(
         return LipschitzBound(backbone_bound, layers)
     shape = (1, *example_input.shape[1:])
     norms = {
-        s: 1.0 if s == 1.0 else linear_map_norm(
+        s: 1.0
+        if s == 1.0
+        else linear_map_norm(
             lambda x, s=s: scale_shift(x, s, pooled.padding_mode), shape, n_iterations
         )
         for s in pooled.scales
-    }  # fmt: skip
+    }
     if pooled.pooling == 'mean':
         factor = sum(norms.values()) / len(norms)
     else:

@@ -138,10 +138,19 @@ class ZelphaTask(BaseTask):
         """Build the model, the schedule and the loss watch."""
         h = self.hparams
         self.model = ZelphaModel(
-            h['num_classes'], h['in_channels'], h['feature_dim'], h['widths'],
-            h['norm'], h['scales'], h['pooling'], h['head'], h['spectral_norm'],
-            h['spectral_norm_mode'], h['n_power_iterations'], h['input_size'],
-        )  # fmt: skip
+            h['num_classes'],
+            h['in_channels'],
+            h['feature_dim'],
+            h['widths'],
+            h['norm'],
+            h['scales'],
+            h['pooling'],
+            h['head'],
+            h['spectral_norm'],
+            h['spectral_norm_mode'],
+            h['n_power_iterations'],
+            h['input_size'],
+        )
         self.schedule = LossSchedule(
             h['beta'], h['gamma'], h['warmup_epochs'], h['beta_ramp_epochs']
         )
@@ -183,9 +192,12 @@ class ZelphaTask(BaseTask):
             )
         elif h['optimizer'] == 'sgd':
             opt = SGD(
-                self.parameters(), lr=h['lr'], momentum=h['momentum'],
-                weight_decay=h['weight_decay'], nesterov=True,
-            )  # fmt: skip
+                self.parameters(),
+                lr=h['lr'],
+                momentum=h['momentum'],
+                weight_decay=h['weight_decay'],
+                nesterov=True,
+            )
         else:
             raise ValueError(
                 f"optimizer must be 'adamw' or 'sgd', got {h['optimizer']!r}"
@@ -300,9 +312,13 @@ class ZelphaTask(BaseTask):
                 self.reset_prototypes_to_class_means()
             if beta > 0:
                 l_proto = prototype_loss(
-                    z, y, head.prototypes, self.hparams['prototype_margin'],
-                    self.hparams['lambda_intra'], self.hparams['lambda_inter'],
-                )  # fmt: skip
+                    z,
+                    y,
+                    head.prototypes,
+                    self.hparams['prototype_margin'],
+                    self.hparams['lambda_intra'],
+                    self.hparams['lambda_inter'],
+                )
                 loss = loss + beta * l_proto
                 self.log('train_proto_loss', l_proto, batch_size=len(y))
         if gamma > 0 and self._norms is not None:
@@ -457,9 +473,11 @@ class ZelphaTask(BaseTask):
             f'test_acc_{name}', metric, batch_size=len(y), add_dataloader_idx=False
         )
         self.log(
-            f'test_margin_mean_{name}', self._margins(z, logits, y).mean(),
-            batch_size=len(y), add_dataloader_idx=False,
-        )  # fmt: skip
+            f'test_margin_mean_{name}',
+            self._margins(z, logits, y).mean(),
+            batch_size=len(y),
+            add_dataloader_idx=False,
+        )
 
     def predict_step(
         self, batch: Sample, batch_idx: int, dataloader_idx: int = 0
@@ -470,15 +488,29 @@ class ZelphaTask(BaseTask):
     # -- checkpoints -------------------------------------------------------------
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint whose class count or input bands differ from this task's.
+        """Refuse a checkpoint whose tensors do not fit this task's model.
+
+        Lightning merges the arguments given to ``load_from_checkpoint`` into the
+        saved hyperparameters, so the weights' shapes are what is compared.
 
         Raises:
-            ValueError: naming the mismatch.
+            ValueError: naming the mismatch (class count first).
         """
-        saved = checkpoint.get('hyper_parameters', {})
-        for key in ('num_classes', 'in_channels', 'feature_dim'):
-            if key in saved and saved[key] != self.hparams[key]:
+        saved = checkpoint.get('state_dict', {})
+        own = self.state_dict()
+        mismatched = [
+            f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+            for k, v in saved.items()
+            if k in own and v.shape != own[k].shape
+        ]
+        if not mismatched:
+            return
+        for key in ('model.head.prototypes', 'model.head.weight'):
+            if key in saved and saved[key].shape[0] != self.hparams['num_classes']:
                 raise ValueError(
-                    f'checkpoint was trained with {key}={saved[key]}, but this task '
-                    f'has {key}={self.hparams[key]}'
+                    f'checkpoint was trained for {saved[key].shape[0]} classes, but '
+                    f'this task has num_classes={self.hparams["num_classes"]}'
                 )
+        raise ValueError(
+            'checkpoint does not match this model: ' + '; '.join(mismatched)
+        )
