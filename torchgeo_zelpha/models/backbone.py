@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from typing import Literal
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
@@ -69,6 +70,7 @@ class ShallowCNN(nn.Module):
                 nn.init.kaiming_normal_(module.weight, nonlinearity='relu')
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, images: Tensor) -> Tensor:
         """Map ``[B, C, H, W]`` images to ``[B, D]`` features.
@@ -81,4 +83,6 @@ class ShallowCNN(nn.Module):
                 f'expected images of shape [B, {self.in_channels}, H, W], '
                 f'got {tuple(images.shape)}'
             )
-        return self.layers(images)
+        # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick faster conv kernels:
+        # ~1.6x on 2 CPU cores (benchmarks/throughput.py).
+        return self.layers(images.contiguous(memory_format=torch.channels_last))

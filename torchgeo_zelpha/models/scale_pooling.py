@@ -61,11 +61,11 @@ class ScalePooledBackbone(nn.Module):
         batch, num_scales = images.shape[0], len(self.scales)
         if self.scales == (1.0,):
             return self.backbone(images)[:, None]
-        # Scale-major order: copy k of every image is zoomed by scales[k].
-        repeated = images.repeat(num_scales, 1, 1, 1)
-        factors = torch.tensor(self.scales, dtype=images.dtype, device=images.device)
-        zoomed = scale_shift(
-            repeated, factors.repeat_interleave(batch), padding_mode=self.padding_mode
+        # Scale-major order: copy k of every image is zoomed by scales[k]. Each
+        # resize is a cheap call with a scalar factor (blur only where s < 1); the
+        # expensive part, the backbone, runs once on all S * B images.
+        zoomed = torch.cat(
+            [scale_shift(images, s, padding_mode=self.padding_mode) for s in self.scales]
         )
         features = self.backbone(zoomed)
         if features.ndim != 2 or features.shape[0] != num_scales * batch:
