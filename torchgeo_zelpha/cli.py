@@ -5,6 +5,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .benchmark import cli as benchmark_cli
 from .data_source import resolve_ucmerced_root
 from .datamodules.scale_shift import DEFAULT_TEST_SCALES
 from .datasets.splits import SPLITS
@@ -123,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     p.add_argument('--output', default='output/checkpoint_a.png')
     p.set_defaults(func=figure)
+
+    p = sub.add_parser('benchmark', help='ScaleShiftBenchmark on checkpoints')
+    benchmark_cli.add_arguments(p)
+    p.set_defaults(func=benchmark_cli.run)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -65,7 +65,10 @@ class ScalePooledBackbone(nn.Module):
         # resize is a cheap call with a scalar factor (blur only where s < 1); the
         # expensive part, the backbone, runs once on all S * B images.
         zoomed = torch.cat(
-            [scale_shift(images, s, padding_mode=self.padding_mode) for s in self.scales]
+            [
+                scale_shift(images, s, padding_mode=self.padding_mode)
+                for s in self.scales
+            ]
         )
         features = self.backbone(zoomed)
         if features.ndim != 2 or features.shape[0] != num_scales * batch:

@@ -1,0 +1,5 @@
+"""``python -m torchgeo_zelpha.benchmark``."""
+
+from .cli import main
+
+main()
