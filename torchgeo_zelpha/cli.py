@@ -77,7 +77,7 @@ def export(args: argparse.Namespace) -> Path:
 
 
 def demo(args: argparse.Namespace) -> None:
-    """The main job: data pipeline end to end on real or embedded data."""
+    """The main job: data pipeline, brief training and the scale-shift benchmark."""
     start = time.perf_counter()
     out = Path(args.out)
     source = resolve_ucmerced_root(
@@ -90,10 +90,68 @@ def demo(args: argparse.Namespace) -> None:
     args.output = out / 'checkpoint_a.png'
     args.index = None
     figure(args)
-    args.out = out / 'export'
-    args.overwrite = True
-    export(args)
+    export_args = argparse.Namespace(**{**vars(args), 'out': out / 'export'})
+    export_args.overwrite = True
+    export(export_args)
+    train_and_benchmark(args, source.root, out)
     print(f'done in {time.perf_counter() - start:.1f} s')
+
+
+def train_and_benchmark(args: argparse.Namespace, root: Path, out: Path) -> None:
+    """Train each demo variant briefly, then benchmark them all across scales."""
+    from lightning.pytorch import Trainer, seed_everything
+    from lightning.pytorch.loggers import CSVLogger
+
+    from .benchmark import ScaleShiftBenchmark
+    from .datamodules import ScaleShiftUCMercedDataModule
+    from .tasks import ZelphaTask
+
+    dm = ScaleShiftUCMercedDataModule(
+        batch_size=32,
+        image_size=args.image_size,
+        test_scales=args.scales,
+        train_scale_range=(0.7, 1.4),
+        root=root,
+        seed=args.seed,
+        split_ratios=tuple(args.split_ratios),
+    )
+    models = {}
+    for name in args.variants:
+        seed_everything(args.seed, verbose=False)
+        task = ZelphaTask.variant(
+            name,
+            input_size=args.image_size,
+            warmup_epochs=max(1, args.epochs // 3),
+            beta_ramp_epochs=1,
+        )
+        trainer = Trainer(
+            max_epochs=args.epochs,
+            accelerator='cpu',
+            devices=1,
+            logger=CSVLogger(out / 'logs', name=name),
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            log_every_n_steps=5,
+        )
+        print(f'training {name} for {args.epochs} epochs at {args.image_size} px')
+        trainer.fit(task, dm)
+        trainer.save_checkpoint(out / 'checkpoints' / f'{name}.ckpt')
+        models[name] = task
+    bench = ScaleShiftBenchmark(dm, args.scales, progress=False)
+    result = bench.evaluate(models)
+    result.settings.update(
+        {
+            'epochs': args.epochs,
+            'image_size': args.image_size,
+            'seed': args.seed,
+            'data': str(root),
+        }
+    )
+    result.write(out / 'benchmark')
+    ScaleShiftBenchmark.save_plots(result, out / 'benchmark')
+    print('\naccuracy (%) vs scale on the test split:')
+    print(result.to_markdown())
+    print(f'benchmark files and plots: {out / "benchmark"}')
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -107,7 +165,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     _add_data_args(p)
     p.add_argument('--out', default='output/demo', help='output folder')
     p.add_argument('--download', action='store_true', help='try downloading UC Merced')
-    p.add_argument('--image-size', type=int, default=128)
+    p.add_argument('--image-size', type=int, default=64, help='training input size')
+    p.add_argument('--epochs', type=int, default=6, help='training epochs per model')
+    p.add_argument(
+        '--variants',
+        nargs='+',
+        default=['vanilla_cnn', 'zelpha'],
+        help='models to train (names of torchgeo_zelpha.models.VARIANTS)',
+    )
     p.set_defaults(func=demo)
 
     p = sub.add_parser('export', help='export splits and scale-shifted test sets')

@@ -57,7 +57,7 @@ def test_scale_pooling_one_batched_call_and_values() -> None:
 
 
 def test_prototype_logits_match_cdist_and_reset() -> None:
-    head = PrototypeHead(4, 8)
+    head = PrototypeHead(4, 8, logit_scale=1.0, learn_scale=False)
     z = torch.randn(6, 8) * 100
     expected = -(torch.cdist(z.double(), head.prototypes.detach().double()) ** 2)
     assert torch.allclose(head(z).detach().double(), expected, rtol=1e-5)
@@ -106,3 +106,17 @@ def test_gradients_reach_all_parameters() -> None:
     model(torch.rand(4, 3, 32, 32)).sum().backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_logit_scale_changes_neither_prediction_nor_margin() -> None:
+    sharp = PrototypeHead(3, 4, logit_scale=10.0)
+    plain = PrototypeHead(3, 4, logit_scale=1.0, learn_scale=False)
+    plain.prototypes.data.copy_(sharp.prototypes.data)
+    z = torch.randn(5, 4)
+    with torch.no_grad():
+        assert torch.allclose(sharp(z), 10 * plain(z), rtol=1e-5)
+        assert torch.equal(sharp(z).argmax(1), plain(z).argmax(1))
+    assert isinstance(sharp.log_scale, torch.nn.Parameter)
+    assert 'log_scale' in dict(plain.named_buffers())
+    with pytest.raises(ValueError, match='logit_scale'):
+        PrototypeHead(3, 4, logit_scale=0.0)

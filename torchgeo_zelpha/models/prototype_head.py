@@ -1,5 +1,7 @@
 """Prototype head and margins: logits are negative squared distances to prototypes."""
 
+import math
+
 import torch
 import torch.nn as nn
 from torch import Tensor
@@ -15,22 +17,41 @@ def _check_features(z: Tensor, feature_dim: int) -> None:
 
 
 class PrototypeHead(nn.Module):
-    """One learnable prototype ``mu_c`` per class; ``logit_c(z) = -||z - mu_c||^2``.
+    """One learnable prototype ``mu_c`` per class; ``logit_c(z) = -tau ||z - mu_c||^2``.
 
     Theory, condition 3 (prototype margin): the class is the nearest prototype,
     so the prediction stays correct while the margin
     ``m(x) = min_{c != y} ||z - mu_c|| - ||z - mu_y||`` is positive.
+
+    ``tau > 0`` is a (by default learnable) inverse temperature. It changes neither
+    the predicted class nor the margin ``m(x)``, only how sharply cross-entropy
+    scores the distances: with spectrally normalised layers the features, and so
+    their distances, are small, and ``tau = 1`` leaves the softmax nearly uniform
+    (measured: CE stayed above ln 21 for the first epoch on UC Merced).
+    ``logit_scale=1, learn_scale=False`` gives exactly ``-||z - mu_c||^2``.
     """
 
-    def __init__(self, num_classes: int, feature_dim: int) -> None:
+    #: Target of ``tau * mean_{c != c'} ||mu_c - mu_c'||^2`` after a reset.
+    LOGIT_SPREAD = 10.0
+
+    def __init__(
+        self,
+        num_classes: int,
+        feature_dim: int,
+        logit_scale: float = 10.0,
+        learn_scale: bool = True,
+    ) -> None:
         """Initialize a new PrototypeHead.
 
         Args:
             num_classes: number of classes C (>= 2).
             feature_dim: feature size D.
+            logit_scale: initial inverse temperature tau (> 0).
+            learn_scale: learn tau (as ``log tau``) with the other weights.
 
         Raises:
-            ValueError: if ``num_classes < 2`` or ``feature_dim < 1``.
+            ValueError: if ``num_classes < 2``, ``feature_dim < 1`` or
+                ``logit_scale <= 0``.
         """
         super().__init__()
         if num_classes < 2 or feature_dim < 1:
@@ -38,9 +59,16 @@ class PrototypeHead(nn.Module):
                 f'need num_classes >= 2 and feature_dim >= 1, got {num_classes}, '
                 f'{feature_dim}'
             )
+        if not logit_scale > 0:
+            raise ValueError(f'logit_scale must be > 0, got {logit_scale}')
         self.num_classes = num_classes
         self.feature_dim = feature_dim
         self.prototypes = nn.Parameter(torch.randn(num_classes, feature_dim) * 0.1)
+        log_scale = torch.tensor(math.log(logit_scale))
+        if learn_scale:
+            self.log_scale = nn.Parameter(log_scale)
+        else:
+            self.register_buffer('log_scale', log_scale)
 
     def squared_distances(self, z: Tensor) -> Tensor:
         """``||z_i - mu_c||^2`` as ``[B, C]``.
@@ -52,12 +80,19 @@ class PrototypeHead(nn.Module):
         return (z[:, None, :] - self.prototypes[None]).pow(2).sum(dim=-1)
 
     def forward(self, z: Tensor) -> Tensor:
-        """Logits ``-||z - mu_c||^2``, ``[B, C]``."""
-        return -self.squared_distances(z)
+        """Logits ``-tau ||z - mu_c||^2``, ``[B, C]``."""
+        return -self.log_scale.exp() * self.squared_distances(z)
 
     @torch.no_grad()
-    def reset_prototypes(self, class_means: Tensor) -> None:
+    def reset_prototypes(
+        self, class_means: Tensor, calibrate_scale: bool = True
+    ) -> None:
         """Set the prototypes to given class means ``[C, D]``.
+
+        With ``calibrate_scale`` (and a learnable ``tau``), ``tau`` is also set so
+        that ``tau`` times the mean squared distance between prototypes is
+        :attr:`LOGIT_SPREAD`: the softmax then starts equally sharp whatever the
+        scale of the features, which spectral normalisation makes small.
 
         Raises:
             ValueError: if the shape is wrong or the means are not finite.
@@ -70,6 +105,10 @@ class PrototypeHead(nn.Module):
         if not bool(torch.isfinite(class_means).all()):
             raise ValueError('class_means holds NaN or inf')
         self.prototypes.copy_(class_means)
+        if calibrate_scale and isinstance(self.log_scale, nn.Parameter):
+            spread = torch.pdist(class_means.float()).pow(2).mean()
+            if spread > 0:
+                self.log_scale.fill_(math.log(self.LOGIT_SPREAD / float(spread)))
 
 
 def prototype_margin(distances: Tensor, labels: Tensor) -> Tensor:

@@ -27,12 +27,18 @@ from ..lipschitz.measure import (
 )
 from ..losses import lipschitz_penalty, prototype_loss
 from ..models.prototype_head import PrototypeHead, logit_margin, prototype_margin
-from ..models.zelpha import ZelphaModel
+from ..models.zelpha import VARIANTS, ZelphaModel
 from .schedule import LossSchedule, LossWatch
 
 __all__ = ('ZelphaTask',)
 
 MARGIN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+#: Loss settings of the ablations (their model settings are in ``VARIANTS``).
+TASK_VARIANTS: dict[str, dict[str, float]] = {
+    'vanilla_cnn': {'beta': 0.0, 'gamma': 0.0},
+    'zelpha_no_proto': {'beta': 0.0},
+}
 
 
 class ZelphaTask(BaseTask):
@@ -131,6 +137,21 @@ class ZelphaTask(BaseTask):
             lipschitz_iterations: power iterations of the logged upper bound.
         """
         super().__init__()
+
+    @classmethod
+    def variant(cls, name: str, **kwargs: Any) -> 'ZelphaTask':
+        """A named ablation (:data:`torchgeo_zelpha.models.VARIANTS`) as a task.
+
+        The model-level settings come from ``VARIANTS``; the loss-level ones are
+        ``beta = gamma = 0`` for ``'vanilla_cnn'`` and ``beta = 0`` for
+        ``'zelpha_no_proto'``. ``kwargs`` override both.
+        """
+        if name not in VARIANTS:
+            raise ValueError(
+                f'unknown variant {name!r}; choose from {sorted(VARIANTS)}'
+            )
+        losses = TASK_VARIANTS.get(name, {})
+        return cls(**{**VARIANTS[name], **losses, **kwargs})
 
     # -- configuration -----------------------------------------------------------
 

@@ -1,0 +1,54 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
+    results = tmp_path / 'results'
+    cmd = [
+        sys.executable,
+        str(ROOT / 'experiments' / 'run_study.py'),
+        '--root',
+        str(ROOT / 'tests' / 'data' / 'ucmerced'),
+        '--out',
+        str(tmp_path / 'out'),
+        '--runs',
+        'vanilla_cnn',
+        '--results',
+        str(results),
+        '--trainer.max_epochs=1',
+        '--data.init_args.image_size=32',
+        '--model.init_args.input_size=32',
+        '--model.init_args.widths=[8, 16]',
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    record = json.loads((results / 'vanilla_cnn_seed0.json').read_text())
+    assert set(record['benchmark']['accuracy']) == {
+        '0.70',
+        '0.85',
+        '1.00',
+        '1.15',
+        '1.30',
+    }
+    assert record['training']['epochs'] == 1
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert 'done earlier' in again.stdout  # a finished run is never repeated
+    out = tmp_path / 'results.md'
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / 'experiments' / 'make_results.py'),
+            '--results',
+            str(results),
+            '--out',
+            str(out),
+            '--skip-lipschitz',
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    assert '| vanilla_cnn | 0 |' in out.read_text()
