@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.pytorch import Trainer
 
 DATA = Path(__file__).parent / 'data'
 
@@ -20,3 +21,17 @@ def ucmerced_root() -> str:
 @pytest.fixture
 def eurosat_root() -> str:
     return os.fspath(DATA / 'eurosat')
+
+
+def quick_trainer(root_dir: Path, max_epochs: int = 1) -> Trainer:
+    """A CPU trainer that runs two training and one validation batch per epoch."""
+    return Trainer(
+        accelerator='cpu',
+        max_epochs=max_epochs,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root_dir,
+    )

@@ -14,6 +14,8 @@ from torchgeo_zelpha.benchmark.classifiers import load_checkpoint
 from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
 from torchgeo_zelpha.tasks import ZelphaTask
 
+from ..conftest import quick_trainer
+
 ROOT = Path(__file__).parents[2]
 SCALES = (0.7, 1.0, 1.3)
 NUM_CLASSES = 4
@@ -119,15 +121,7 @@ def test_bad_input(tmp_path: Path) -> None:
 def tiny_checkpoint(ucmerced_root: str, tmp_path: Path) -> Path:
     task = ZelphaTask(widths=(8, 16), feature_dim=8, input_size=32, warmup_epochs=0)
     dm = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, batch_size=16)
-    trainer = Trainer(
-        accelerator='cpu',
-        max_epochs=1,
-        limit_train_batches=2,
-        limit_val_batches=1,
-        logger=False,
-        enable_progress_bar=False,
-        default_root_dir=tmp_path,
-    )
+    trainer = quick_trainer(tmp_path)
     trainer.fit(task, dm)
     path = tmp_path / 'tiny.ckpt'
     trainer.save_checkpoint(path)

@@ -11,6 +11,8 @@ from torchgeo.main import main
 from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
 from torchgeo_zelpha.tasks import ZelphaTask
 
+from ..conftest import quick_trainer
+
 ROOT = Path(__file__).parents[2]
 CONFIGS = sorted((ROOT / 'experiments').glob('*.yaml'))
 SMALL = {'widths': (8, 16), 'feature_dim': 8, 'input_size': 32}
@@ -42,6 +44,9 @@ def test_every_config_fits_and_tests(config: Path, tmp_path: Path) -> None:
     args = fake_args(config, tmp_path)
     main(['fit', *args, '--trainer.fast_dev_run=1'])
     main(['test', *args, '--trainer.fast_dev_run=1'])
+    if config.stem == 'zelpha':  # the other subcommands, once
+        main(['validate', *args, '--trainer.fast_dev_run=1'])
+        main(['predict', *args, '--trainer.fast_dev_run=1'])
 
 
 def tiny_task(**kwargs: object) -> ZelphaTask:
@@ -136,15 +141,7 @@ def test_checkpoint_roundtrip_resume_and_mismatch(
     # One-cycle's length is fixed by max_epochs; resuming to more epochs needs an
     # open-ended schedule such as cosine.
     task = tiny_task(warmup_epochs=0, scheduler='cosine')
-    trainer = Trainer(
-        accelerator='cpu',
-        max_epochs=1,
-        limit_train_batches=2,
-        limit_val_batches=1,
-        logger=False,
-        default_root_dir=tmp_path,
-        enable_progress_bar=False,
-    )
+    trainer = quick_trainer(tmp_path)
     data = tiny_data(ucmerced_root)
     trainer.fit(task, data)
     ckpt = tmp_path / 'model.ckpt'
@@ -154,15 +151,7 @@ def test_checkpoint_roundtrip_resume_and_mismatch(
     task.eval()
     loaded.eval()
     assert torch.allclose(task(x), loaded(x), atol=1e-5)
-    resumed = Trainer(
-        accelerator='cpu',
-        max_epochs=2,
-        limit_train_batches=2,
-        limit_val_batches=1,
-        logger=False,
-        default_root_dir=tmp_path,
-        enable_progress_bar=False,
-    )
+    resumed = quick_trainer(tmp_path, max_epochs=2)
     resumed.fit(tiny_task(warmup_epochs=0, scheduler='cosine'), data, ckpt_path=ckpt)
     assert resumed.current_epoch == 2
     with pytest.raises(ValueError, match=r'trained for 21 classes.*num_classes=10'):
