@@ -123,7 +123,8 @@ def linear_map_norm(
     generator = torch.Generator().manual_seed(seed)
     u = torch.randn(input_shape, generator=generator, dtype=dtype)
     u = u / u.norm()
-    with torch.enable_grad():  # callers may measure under no_grad
+    # Callers may measure under no_grad or inference mode.
+    with torch.inference_mode(False), torch.enable_grad():
         for _ in range(n_iterations):
             u.requires_grad_(True)
             out = fn(u)

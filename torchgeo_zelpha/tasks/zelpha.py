@@ -449,10 +449,14 @@ class ZelphaTask(BaseTask):
         """Per-layer norms, the network upper bound and the empirical estimates."""
         was_training = self.model.training
         self.model.eval()
-        bound = network_upper_bound(
-            self.model.backbone, images, self.hparams['lipschitz_iterations']
-        )
-        empirical = empirical_lipschitz(self.model.features, images)
+        # `trainer.validate` runs under inference mode, where power iteration's
+        # autograd cannot run; the clone turns the batch into a normal tensor.
+        with torch.inference_mode(False):
+            images = images.clone()
+            bound = network_upper_bound(
+                self.model.backbone, images, self.hparams['lipschitz_iterations']
+            )
+            empirical = empirical_lipschitz(self.model.features, images)
         self.model.train(was_training)
         values = {
             f'lip_layer/{i}_{name}_{kind}': v
