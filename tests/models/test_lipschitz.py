@@ -93,6 +93,9 @@ def test_empirical_never_exceeds_upper_bound(seed: int, pooling: str) -> None:
     assert 0 < emp['noise'] <= bound.total
     assert 0 < emp['rescale'] <= bound.total
     assert len(bound.scale_shift_norms) == 3
+    # Layers are named by the type they are, parametrized (spectral norm) or not.
+    kinds = [kind for _, kind, _ in bound.layers]
+    assert kinds.count('Conv2d') == 2 and kinds.count('Linear') == 1
 
 
 def test_penalty_is_differentiable_in_weights() -> None:

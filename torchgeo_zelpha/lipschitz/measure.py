@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 from torch import Tensor
+from torch.nn.utils import parametrize
 
 from ..models.scale_pooling import ScalePooledBackbone
 from ..transforms import scale_shift
@@ -130,7 +131,12 @@ def layer_lipschitz_constants(
         shape = shapes.get(layer)
         if shape is None:
             raise ValueError(f'layer {name} was not reached by example_input')
-        kind = type(layer).__name__
+        # A parametrized layer's class is a generated subclass ('ParametrizedConv2d');
+        # report the layer type it wraps.
+        cls = type(layer)
+        if parametrize.is_parametrized(layer):
+            cls = cls.__bases__[0]
+        kind = cls.__name__
         with torch.no_grad():
             if isinstance(layer, nn.Conv2d):
                 value = float(
