@@ -109,13 +109,15 @@ def training_summary(run_dir: Path) -> dict:
             rows += list(csv.DictReader(f))
     epochs: dict[int, dict[str, float]] = {}
     for row in rows:
-        if row.get('val_acc'):
+        # TorchGeo's Classification task logs accuracy as val_OverallAccuracy.
+        acc = row.get('val_acc') or row.get('val_OverallAccuracy')
+        if acc:
             e = int(float(row['epoch']))
             epochs[e] = {
                 k: float(v)
                 for k, v in row.items()
-                if v and k.startswith(('val_', 'lip_'))
-            }
+                if v and k.startswith(('val_', 'lip_')) and 'Classwise' not in k
+            } | {'val_acc': float(acc)}
     curve = [epochs[e] | {'epoch': e} for e in sorted(epochs)]
     keep = (
         'epoch',

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import subprocess
 import sys
@@ -52,3 +53,26 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert '| vanilla_cnn | 0 |' in out.read_text()
+
+
+def test_training_summary_reads_torchgeo_metric_names(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        'run_study', ROOT / 'experiments' / 'run_study.py'
+    )
+    assert spec is not None and spec.loader is not None
+    run_study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_study)
+    log = tmp_path / 'logs' / 'version_0'
+    log.mkdir(parents=True)
+    (log / 'metrics.csv').write_text(
+        'epoch,step,train_loss,val_OverallAccuracy,val_ClasswiseAccuracy_0,val_loss\n'
+        '0,10,2.0,,,\n'
+        '0,39,,0.25,0.5,2.5\n'
+        '1,79,,0.75,1.0,1.5\n'
+    )
+    summary = run_study.training_summary(tmp_path)
+    assert summary['epochs'] == 2
+    final = summary['final']
+    assert final['epoch'] == 1 and final['val_acc'] == 0.75 and final['val_loss'] == 1.5
+    assert not any('Classwise' in k for k in final)
+    assert [c['val_acc'] for c in summary['curve']] == [0.25, 0.75]
