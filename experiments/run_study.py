@@ -38,6 +38,7 @@ RESULTS = HERE / 'study_results'
 DEFAULT_RUNS = (
     'vanilla_cnn', 'zelpha', 'torchgeo_resnet18',
     'zelpha_no_sn', 'zelpha_no_proto', 'zelpha_single_scale',
+    'zelpha_sampled_scales',
 )  # fmt: skip
 
 

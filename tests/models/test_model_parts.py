@@ -56,6 +56,30 @@ def test_scale_pooling_one_batched_call_and_values() -> None:
         ScalePooledBackbone(backbone, scales=())
 
 
+def test_sampled_training_scales() -> None:
+    backbone = CountingBackbone()
+    scales = (0.8, 1.0, 1.2)
+    pooled = ScalePooledBackbone(backbone, scales, train_scales='sample')
+    x = torch.rand(4, 3, 16, 16)
+    per_scale = [scale_shift(x, s).mean(dim=(2, 3)) for s in scales]
+    pooled.train()
+    seen = set()
+    torch.manual_seed(0)
+    for _ in range(30):  # one backbone pass of B images at one drawn scale
+        z = pooled(x)
+        matches = [k for k, f in enumerate(per_scale) if torch.allclose(z, f)]
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert seen == {0, 1, 2}
+    assert set(backbone.calls) == {4}
+    pooled.eval()  # evaluation pools every scale
+    assert torch.allclose(pooled(x), torch.stack(per_scale, 1).mean(1), atol=1e-6)
+    with pytest.raises(ValueError, match="needs pooling='mean'"):
+        ScalePooledBackbone(backbone, pooling='max', train_scales='sample')
+    with pytest.raises(ValueError, match='train_scales'):
+        ScalePooledBackbone(backbone, train_scales='some')  # type: ignore[arg-type]
+
+
 def test_prototype_logits_match_cdist_and_reset() -> None:
     head = PrototypeHead(4, 8, logit_scale=1.0, learn_scale=False)
     z = torch.randn(6, 8) * 100

@@ -9,9 +9,12 @@ from torch import Tensor
 
 from ..transforms import scale_shift
 
-__all__ = ('ScalePooledBackbone', 'ScalePooling')
+__all__ = ('ScalePooledBackbone', 'ScalePooling', 'TrainScales')
 
 ScalePooling = Literal['mean', 'max']
+#: ``'all'``: train on the pooled features of every internal scale (S backbone
+#: passes per image); ``'sample'``: train on one internal scale drawn per step.
+TrainScales = Literal['all', 'sample']
 
 
 class ScalePooledBackbone(nn.Module):
@@ -23,6 +26,11 @@ class ScalePooledBackbone(nn.Module):
     ``z`` nearly invariant to a scale shift that maps the set onto itself (theory,
     condition 1: scale pooling). All ``S`` copies go through the backbone in one
     batched call of size ``S * B``.
+
+    ``train_scales='sample'`` (mean pooling only) trains on ``f(T_s x)`` for one
+    ``s`` drawn uniformly per training step: an unbiased one-sample estimate of the
+    mean over scales at 1/S of the cost, so a fixed wall-time budget buys S times
+    more epochs. Evaluation always pools over every scale.
     """
 
     def __init__(
@@ -31,6 +39,7 @@ class ScalePooledBackbone(nn.Module):
         scales: Sequence[float] = (0.8, 1.0, 1.2),
         pooling: ScalePooling = 'mean',
         padding_mode: str = 'reflection',
+        train_scales: TrainScales = 'all',
     ) -> None:
         """Initialize a new ScalePooledBackbone.
 
@@ -39,9 +48,11 @@ class ScalePooledBackbone(nn.Module):
             scales: the internal scales (finite, > 0, non-empty).
             pooling: ``'mean'`` or ``'max'`` over the scale axis.
             padding_mode: border fill of the internal scale shifts.
+            train_scales: ``'all'`` or ``'sample'`` (one scale per training step;
+                needs ``pooling='mean'``).
 
         Raises:
-            ValueError: if ``scales`` or ``pooling`` is invalid.
+            ValueError: if ``scales``, ``pooling`` or ``train_scales`` is invalid.
         """
         super().__init__()
         scales = tuple(float(s) for s in scales)
@@ -49,10 +60,18 @@ class ScalePooledBackbone(nn.Module):
             raise ValueError(f'scales must be non-empty, finite and > 0, got {scales}')
         if pooling not in ('mean', 'max'):
             raise ValueError(f"pooling must be 'mean' or 'max', got {pooling!r}")
+        if train_scales not in ('all', 'sample'):
+            raise ValueError(
+                f"train_scales must be 'all' or 'sample', got {train_scales!r}"
+            )
+        if train_scales == 'sample' and pooling != 'mean':
+            # One sampled scale estimates a mean without bias, not a max.
+            raise ValueError("train_scales='sample' needs pooling='mean'")
         self.backbone = backbone
         self.scales = scales
         self.pooling = pooling
         self.padding_mode = padding_mode
+        self.train_scales = train_scales
 
     def scale_features(self, images: Tensor) -> Tensor:
         """Features at every internal scale, ``[B, S, D]`` (one backbone call)."""
@@ -79,6 +98,12 @@ class ScalePooledBackbone(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         """Scale-pooled features ``[B, D]``."""
+        if self.training and self.train_scales == 'sample' and len(self.scales) > 1:
+            # Drawn from torch's global generator, so seed_everything fixes it.
+            k = int(torch.randint(len(self.scales), ()))
+            return self.backbone(
+                scale_shift(images, self.scales[k], padding_mode=self.padding_mode)
+            )
         features = self.scale_features(images)
         if self.pooling == 'mean':
             return features.mean(dim=1)

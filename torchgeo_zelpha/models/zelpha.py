@@ -10,7 +10,7 @@ from torch import Tensor
 from ..lipschitz.spectral_norm import SpectralNormMode, apply_spectral_norm
 from .backbone import Normalization, ShallowCNN
 from .prototype_head import PrototypeHead
-from .scale_pooling import ScalePooledBackbone, ScalePooling
+from .scale_pooling import ScalePooledBackbone, ScalePooling, TrainScales
 
 __all__ = ('VARIANTS', 'HeadType', 'ZelphaModel')
 
@@ -44,6 +44,7 @@ class ZelphaModel(nn.Module):
         norm: Normalization = 'batch',
         scales: Sequence[float] = (0.8, 1.0, 1.2),
         pooling: ScalePooling = 'mean',
+        train_scales: TrainScales = 'all',
         head: HeadType = 'prototype',
         spectral_norm: bool = True,
         spectral_norm_mode: SpectralNormMode = 'operator',
@@ -60,6 +61,8 @@ class ZelphaModel(nn.Module):
             norm: ``'batch'`` or ``'none'`` normalisation in the backbone.
             scales: internal scales; ``(1.0,)`` switches scale pooling off.
             pooling: ``'mean'`` or ``'max'`` over scales.
+            train_scales: ``'all'`` (pool every scale in training) or ``'sample'``
+                (one scale per training step, all of them in evaluation).
             head: ``'prototype'`` or ``'linear'``.
             spectral_norm: normalise every conv and linear layer.
             spectral_norm_mode: ``'operator'`` (true conv norm) or ``'reshape'``.
@@ -72,7 +75,9 @@ class ZelphaModel(nn.Module):
         self.num_classes = num_classes
         self.in_channels = in_channels
         backbone = ShallowCNN(in_channels, feature_dim, widths, norm)
-        self.backbone = ScalePooledBackbone(backbone, scales, pooling)
+        self.backbone = ScalePooledBackbone(
+            backbone, scales, pooling, train_scales=train_scales
+        )
         self.head: nn.Module
         if head == 'prototype':
             self.head = PrototypeHead(num_classes, feature_dim)

@@ -70,6 +70,7 @@ class ZelphaTask(BaseTask):
         norm: Literal['batch', 'none'] = 'batch',
         scales: Sequence[float] = (0.8, 1.0, 1.2),
         pooling: Literal['mean', 'max'] = 'mean',
+        train_scales: Literal['all', 'sample'] = 'all',
         head: Literal['prototype', 'linear'] = 'prototype',
         spectral_norm: bool = True,
         spectral_norm_mode: Literal['operator', 'reshape'] = 'operator',
@@ -107,6 +108,9 @@ class ZelphaTask(BaseTask):
             norm: ``'batch'`` or ``'none'`` in the backbone.
             scales: internal scales of the scale pooling (``[1.0]``: none).
             pooling: ``'mean'`` or ``'max'`` over scales.
+            train_scales: ``'all'`` (pool every internal scale in training) or
+                ``'sample'`` (one drawn per step: 1/S of the cost; evaluation
+                pools all).
             head: ``'prototype'`` or ``'linear'``.
             spectral_norm: spectrally normalise every conv and linear layer.
             spectral_norm_mode: ``'operator'`` (true conv norm) or ``'reshape'``.
@@ -160,17 +164,19 @@ class ZelphaTask(BaseTask):
         h = self.hparams
         self.model = ZelphaModel(
             h['num_classes'],
-            h['in_channels'],
-            h['feature_dim'],
-            h['widths'],
-            h['norm'],
-            h['scales'],
-            h['pooling'],
-            h['head'],
-            h['spectral_norm'],
-            h['spectral_norm_mode'],
-            h['n_power_iterations'],
-            h['input_size'],
+            in_channels=h['in_channels'],
+            feature_dim=h['feature_dim'],
+            widths=h['widths'],
+            norm=h['norm'],
+            scales=h['scales'],
+            pooling=h['pooling'],
+            # Checkpoints from before this option trained on every scale.
+            train_scales=h.get('train_scales', 'all'),
+            head=h['head'],
+            spectral_norm=h['spectral_norm'],
+            spectral_norm_mode=h['spectral_norm_mode'],
+            n_power_iterations=h['n_power_iterations'],
+            input_size=h['input_size'],
         )
         self.schedule = LossSchedule(
             h['beta'], h['gamma'], h['warmup_epochs'], h['beta_ramp_epochs']
