@@ -42,6 +42,7 @@ def accuracy_figure(by_config: dict[str, list[dict]], path: Path) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
+    from torchgeo_zelpha.benchmark.plots import MARKERS, finish_accuracy_axes
     from torchgeo_zelpha.io import atomic_save_figure
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -55,16 +56,11 @@ def accuracy_figure(by_config: dict[str, list[dict]], path: Path) -> None:
             x,
             mean,
             yerr=err,
-            marker='osD^v<>p'[i % 8],
+            marker=MARKERS[i % len(MARKERS)],
             capsize=3,
             label=f'{config} (robust {robust:.1f}%, {len(runs)} seed(s))',
         )
-    ax.set_xlabel('scale s (zoom about the centre)')
-    ax.set_ylabel('test accuracy (%)')
-    ax.set_title('Real UC Merced, test split: accuracy vs scale')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    finish_accuracy_axes(ax, 'Real UC Merced, test split: accuracy vs scale')
     atomic_save_figure(fig, path)
     plt.close(fig)
 

@@ -6,13 +6,31 @@ matplotlib.use('Agg')
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .results import BenchmarkResult
 
-__all__ = ('plot_accuracy_vs_scale', 'plot_margin_histograms', 'plot_margin_vs_scale')
+__all__ = (
+    'MARKERS',
+    'finish_accuracy_axes',
+    'plot_accuracy_vs_scale',
+    'plot_margin_histograms',
+    'plot_margin_vs_scale',
+)
 
 MARKERS = 'osD^v<>ph*'
+
+
+def finish_accuracy_axes(ax: Axes, title: str) -> None:
+    """Label and style an accuracy-vs-scale plot (s = 1.00 marked)."""
+    ax.axvline(1.0, color='grey', linewidth=0.8, linestyle=':')
+    ax.set_xlabel('scale s (zoom about the centre)')
+    ax.set_ylabel('test accuracy (%)')
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
 
 
 def plot_accuracy_vs_scale(result: BenchmarkResult) -> Figure:
@@ -26,13 +44,7 @@ def plot_accuracy_vs_scale(result: BenchmarkResult) -> Figure:
             marker=MARKERS[i % len(MARKERS)],
             label=f'{name} (robust {100 * r.robust_accuracy:.1f}%)',
         )
-    ax.axvline(1.0, color='grey', linewidth=0.8, linestyle=':')
-    ax.set_xlabel('scale s (zoom about the centre)')
-    ax.set_ylabel('test accuracy (%)')
-    ax.set_title('Accuracy vs scale')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    finish_accuracy_axes(ax, 'Accuracy vs scale')
     return fig
 
 
