@@ -24,6 +24,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     'zelpha_no_sn': {'spectral_norm': False},
     'zelpha_no_proto': {},
     'zelpha_single_scale': {'scales': (1.0,)},
+    'zelpha_sampled_scales': {'train_scales': 'sample'},
     'zelpha': {},
 }
 
