@@ -39,6 +39,8 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert 'done earlier' in again.stdout  # a finished run is never repeated
     out = tmp_path / 'results.md'
+    readme = tmp_path / 'README.md'
+    readme.write_text('intro\n<!-- results:start -->\nold\n<!-- results:end -->\nend\n')
     subprocess.run(
         [
             sys.executable,
@@ -48,11 +50,16 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
             '--out',
             str(out),
             '--skip-lipschitz',
+            '--readme',
+            str(readme),
         ],
         check=True,
         cwd=ROOT,
     )
     assert '| vanilla_cnn | 0 |' in out.read_text()
+    text = readme.read_text()  # the headline table is regenerated in place
+    assert text.startswith('intro\n') and text.endswith('end\n')
+    assert '| vanilla_cnn | 0 |' in text and 'old' not in text
 
 
 def test_training_summary_reads_torchgeo_metric_names(tmp_path: Path) -> None:
