@@ -151,6 +151,28 @@ def accuracy_table(by_config: dict[str, list[dict]]) -> list[str]:
     return lines
 
 
+def sensitivity_table(by_config: dict[str, list[dict]]) -> list[str]:
+    """How much each model loses away from s = 1.00 (points, mean over seeds)."""
+    lines = [
+        '| model | s=1.00 | loss at s=0.70 | loss at s=1.30 | robust / s=1.00 |',
+        '|---|---|---|---|---|',
+    ]
+    for config, runs in sorted(by_config.items()):
+
+        def acc(scale: str, runs: list[dict] = runs) -> float:
+            return 100 * statistics.mean(
+                r['benchmark']['accuracy'][scale] for r in runs
+            )
+
+        robust = 100 * statistics.mean(r['benchmark']['robust_accuracy'] for r in runs)
+        clean = acc('1.00')
+        lines.append(
+            f'| {config} | {clean:.1f} | {clean - acc("0.70"):.1f} | '
+            f'{clean - acc("1.30"):.1f} | {robust / clean:.2f} |'
+        )
+    return lines
+
+
 def update_readme(readme: Path, table: list[str]) -> None:
     """Replace the README's headline table between its two result markers."""
     text = readme.read_text()
@@ -205,6 +227,11 @@ def main() -> None:
         '![accuracy vs scale](figures/accuracy_vs_scale.png)',
         '',
         *accuracy_table(by_config),
+        '',
+        'Scale sensitivity: points lost from s = 1.00 to the extreme scales, and the',
+        'share of the clean accuracy that survives every scale:',
+        '',
+        *sensitivity_table(by_config),
     ]
     lines += [
         '',
