@@ -19,18 +19,32 @@ __all__ = (
 )
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file renamed into place."""
-    path = Path(path)
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def _temporary_file(path: Path, suffix: str) -> Iterator[tuple[int, str]]:
+    """A temporary sibling of ``path``, renamed onto it when the body succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=suffix)
     try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
+        # mkstemp makes 0600 files; outputs get the usual permissions.
+        os.chmod(tmp, 0o666 & ~_umask())
+        yield fd, tmp
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file renamed into place."""
+    path = Path(path)
+    with _temporary_file(path, '.tmp') as (fd, _), os.fdopen(fd, 'w') as f:
+        f.write(text)
     return path
 
 
@@ -44,15 +58,9 @@ def atomic_save_figure(
 ) -> Path:
     """Save a matplotlib figure as PNG to ``path``, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.png')
-    os.close(fd)
-    try:
+    with _temporary_file(path, '.png') as (fd, tmp):
+        os.close(fd)
         fig.savefig(tmp, dpi=dpi, bbox_inches='tight', format='png')
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -68,6 +76,7 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(
         tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     )
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
     try:
         yield tmp
         if path.exists():
