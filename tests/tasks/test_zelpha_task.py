@@ -180,6 +180,24 @@ def test_works_with_torchgeo_ucmerced_datamodule(ucmerced_root: str) -> None:
     trainer.fit(task, dm)
 
 
+def test_works_with_torchgeo_eurosat_datamodule() -> None:
+    from torchgeo.datamodules import EuroSATDataModule
+
+    root = ROOT / 'tests' / 'data' / 'eurosat'
+    dm = EuroSATDataModule(root=str(root), batch_size=4)  # all 13 bands
+    task = ZelphaTask(
+        num_classes=10,
+        in_channels=13,
+        widths=(4,),
+        feature_dim=4,
+        input_size=64,
+        scales=(0.8, 1.0, 1.2),
+    )
+    trainer = Trainer(accelerator='cpu', fast_dev_run=1, logger=False)
+    trainer.fit(task, dm)
+    trainer.test(task, dm)
+
+
 def test_ddp_two_cpu_processes(tmp_path: Path) -> None:
     """fit with strategy=ddp on 2 CPU processes: metrics synced, prototypes equal."""
     config = ROOT / 'experiments' / 'zelpha.yaml'
