@@ -46,7 +46,7 @@ def accuracy_figure(by_config: dict[str, list[dict]], path: Path) -> None:
     from torchgeo_zelpha.benchmark.plots import MARKERS, finish_accuracy_axes
     from torchgeo_zelpha.io import atomic_save_figure
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(9.5, 4))
     x = [float(s) for s in SCALES]
     for i, (config, runs) in enumerate(sorted(by_config.items())):
         values = [[100 * r['benchmark']['accuracy'][s] for r in runs] for s in SCALES]
@@ -61,7 +61,9 @@ def accuracy_figure(by_config: dict[str, list[dict]], path: Path) -> None:
             capsize=3,
             label=f'{config} (robust {robust:.1f}%, {len(runs)} seed(s))',
         )
-    finish_accuracy_axes(ax, 'Real UC Merced, test split: accuracy vs scale')
+    finish_accuracy_axes(
+        ax, 'Real UC Merced, test split: accuracy vs scale', legend_outside=True
+    )
     atomic_save_figure(fig, path)
     plt.close(fig)
 

@@ -22,14 +22,23 @@ __all__ = (
 MARKERS = 'osD^v<>ph*'
 
 
-def finish_accuracy_axes(ax: Axes, title: str) -> None:
-    """Label and style an accuracy-vs-scale plot (s = 1.00 marked)."""
+def finish_accuracy_axes(ax: Axes, title: str, legend_outside: bool = False) -> None:
+    """Label and style an accuracy-vs-scale plot (s = 1.00 marked).
+
+    Args:
+        ax: the axes.
+        title: the plot's title.
+        legend_outside: put the legend right of the axes (for many curves).
+    """
     ax.axvline(1.0, color='grey', linewidth=0.8, linestyle=':')
     ax.set_xlabel('scale s (zoom about the centre)')
     ax.set_ylabel('test accuracy (%)')
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if legend_outside:
+        ax.legend(fontsize=8, loc='center left', bbox_to_anchor=(1.02, 0.5))
+    else:
+        ax.legend(fontsize=8)
     ax.figure.tight_layout()
 
 
