@@ -32,27 +32,21 @@ def main() -> None:
     parser.add_argument('--sizes', type=int, nargs='+', default=[128, 256])
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--channels-last', action='store_true')
     args = parser.parse_args()
     torch.manual_seed(0)
     print(
         f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
         f'{platform.processor() or platform.machine()}, batch {args.batch}'
-        f'{", channels_last" if args.channels_last else ""}'
     )
     print('| variant | px | forward img/s | train step img/s |')
     print('|---|---|---|---|')
     for size in args.sizes:
         x = torch.rand(args.batch, 3, size, size)
         y = torch.randint(0, 21, (args.batch,))
-        if args.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         for name in VARIANTS:
             if name == 'zelpha_no_proto':
                 continue  # same model as zelpha
             model = ZelphaModel.variant(name, 21, input_size=size)
-            if args.channels_last:
-                model = model.to(memory_format=torch.channels_last)
             opt = torch.optim.AdamW(model.parameters())
 
             def forward(model=model, x=x) -> None:
