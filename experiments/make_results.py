@@ -68,27 +68,35 @@ def accuracy_figure(by_config: dict[str, list[dict]], path: Path) -> None:
     plt.close(fig)
 
 
+def per_seed(runs: list[dict], key: str, scale: str | None = None) -> list[float]:
+    """One benchmark metric of every run, in percent.
+
+    ``key`` names a per-model number (``'robust_accuracy'``) or, with ``scale``, a
+    per-scale one (``key='accuracy', scale='0.70'``).
+    """
+    return [
+        100 * (r['benchmark'][key][scale] if scale else r['benchmark'][key])
+        for r in runs
+    ]
+
+
 def targets(by_config: dict[str, list[dict]], model: str = 'zelpha') -> list[str]:
     """Say plainly which of the study's targets ``model``'s results meet."""
 
     def mean(config: str, key: str, scale: str | None = None) -> float | None:
         runs = by_config.get(config)
-        if not runs:
-            return None
-        b = [r['benchmark'] for r in runs]
-        values = [x['accuracy'][scale] if scale else x[key] for x in b]
-        return 100 * statistics.mean(values)
+        return statistics.mean(per_seed(runs, key, scale)) if runs else None
 
     def spread(config: str, key: str) -> float:
-        runs = by_config.get(config, [])
-        values = [100 * r['benchmark'][key] for r in runs]
+        values = per_seed(by_config.get(config, []), key)
         return statistics.stdev(values) if len(values) > 1 else float('nan')
 
     out = []
-    clean, robust = mean(model, '', '1.00'), mean(model, 'robust_accuracy')
+    clean = mean(model, 'accuracy', '1.00')
+    robust = mean(model, 'robust_accuracy')
     if clean is None or robust is None:
         return [f'- No {model} run yet.']
-    low, high = mean(model, '', '0.70'), mean(model, '', '1.30')
+    low, high = mean(model, 'accuracy', '0.70'), mean(model, 'accuracy', '1.30')
     met = lambda ok: 'met' if ok else 'MISSED'  # noqa: E731
     out.append(f'- Clean test accuracy >= 90 %: {clean:.1f} % ({met(clean >= 90)}).')
     out.append(f'- Robust accuracy >= 85 %: {robust:.1f} % ({met(robust >= 85)}).')
@@ -159,17 +167,14 @@ def sensitivity_table(by_config: dict[str, list[dict]]) -> list[str]:
         '|---|---|---|---|---|',
     ]
     for config, runs in sorted(by_config.items()):
-
-        def acc(scale: str, runs: list[dict] = runs) -> float:
-            return 100 * statistics.mean(
-                r['benchmark']['accuracy'][scale] for r in runs
-            )
-
-        robust = 100 * statistics.mean(r['benchmark']['robust_accuracy'] for r in runs)
-        clean = acc('1.00')
+        clean, low, high = (
+            statistics.mean(per_seed(runs, 'accuracy', s))
+            for s in ('1.00', '0.70', '1.30')
+        )
+        robust = statistics.mean(per_seed(runs, 'robust_accuracy'))
         lines.append(
-            f'| {config} | {clean:.1f} | {clean - acc("0.70"):.1f} | '
-            f'{clean - acc("1.30"):.1f} | {robust / clean:.2f} |'
+            f'| {config} | {clean:.1f} | {clean - low:.1f} | {clean - high:.1f} | '
+            f'{robust / clean:.2f} |'
         )
     return lines
 

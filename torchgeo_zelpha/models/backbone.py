@@ -17,10 +17,11 @@ Normalization = Literal['batch', 'none']
 class ShallowCNN(nn.Module):
     """A few conv blocks, global average pooling, and a linear map to ``feature_dim``.
 
-    Each block is ``Conv2d(3x3) -> [BatchNorm2d] -> ReLU -> MaxPool2d(2)``. The
-    network is a plain chain (``self.layers``), so its Lipschitz constant is bounded
-    by the product of its layers' constants (see
-    :func:`torchgeo_zelpha.lipschitz.network_upper_bound`).
+    Each block is ``Conv2d(3x3) -> [BatchNorm2d] -> MaxPool2d(2) -> ReLU`` (the
+    same function as ReLU before the pooling, since both are monotone, but the ReLU
+    then touches a quarter of the values). The network is a plain chain
+    (``self.layers``), so its Lipschitz constant is bounded by the product of its
+    layers' constants (see :func:`torchgeo_zelpha.lipschitz.network_upper_bound`).
     """
 
     def __init__(
@@ -57,7 +58,7 @@ class ShallowCNN(nn.Module):
             layers.append(nn.Conv2d(channels, width, 3, padding=1, bias=norm == 'none'))
             if norm == 'batch':
                 layers.append(nn.BatchNorm2d(width))
-            layers += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            layers += [nn.MaxPool2d(2), nn.ReLU(inplace=True)]
             channels = width
         layers += [
             nn.AdaptiveAvgPool2d(1),
