@@ -1,6 +1,7 @@
 """Forward and training-step throughput of every ZELPHA variant on this machine.
 
 Usage: python benchmarks/throughput.py [--sizes 128 256] [--batch 32] [--repeats 3]
+                                       [--multi-scale-only]
 
 Prints images/s (forward, eval) and (train step: forward, backward, AdamW step)
 for each variant and input size, then the batched (one backbone call for all
@@ -8,6 +9,7 @@ scales) vs looped (one call per scale) multi-scale forward.
 """
 
 import argparse
+import os
 import platform
 import time
 
@@ -32,15 +34,28 @@ def main() -> None:
     parser.add_argument('--sizes', type=int, nargs='+', default=[128, 256])
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument(
+        '--multi-scale-only',
+        action='store_true',
+        help='only the batched vs looped multi-scale comparison',
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
+    # How big tensors are allocated decides what a larger batch costs on a CPU.
+    allocator = ', '.join(
+        f'{k}={os.environ[k]}'
+        for k in ('THP_MEM_ALLOC_ENABLE', 'LD_PRELOAD')
+        if os.environ.get(k)
+    )
     print(
         f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-        f'{platform.processor() or platform.machine()}, batch {args.batch}'
+        f'{platform.processor() or platform.machine()}, batch {args.batch}, '
+        f'allocator: {allocator or "default"}'
     )
-    print('| variant | px | forward img/s | train step img/s |')
-    print('|---|---|---|---|')
-    for size in args.sizes:
+    if not args.multi_scale_only:
+        print('| variant | px | forward img/s | train step img/s |')
+        print('|---|---|---|---|')
+    for size in [] if args.multi_scale_only else args.sizes:
         x = torch.rand(args.batch, 3, size, size)
         y = torch.randint(0, 21, (args.batch,))
         for name in VARIANTS:

@@ -3,8 +3,20 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).parents[1]
+
+
+def load_script(name: str) -> ModuleType:
+    """Import one of the repo's scripts (they are not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / 'experiments' / f'{name}.py'
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
@@ -63,12 +75,7 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
 
 
 def test_training_summary_reads_torchgeo_metric_names(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location(
-        'run_study', ROOT / 'experiments' / 'run_study.py'
-    )
-    assert spec is not None and spec.loader is not None
-    run_study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_study)
+    run_study = load_script('run_study')
     log = tmp_path / 'logs' / 'version_0'
     log.mkdir(parents=True)
     (log / 'metrics.csv').write_text(
@@ -83,3 +90,62 @@ def test_training_summary_reads_torchgeo_metric_names(tmp_path: Path) -> None:
     assert final['epoch'] == 1 and final['val_acc'] == 0.75 and final['val_loss'] == 1.5
     assert not any('Classwise' in k for k in final)
     assert [c['val_acc'] for c in summary['curve']] == [0.25, 0.75]
+
+
+def fake_run(acc: float, robust: float, seed: int) -> dict:
+    scales = ('0.70', '0.85', '1.00', '1.15', '1.30')
+    return {
+        'seed': seed,
+        'benchmark': {
+            'accuracy': dict.fromkeys(scales, acc),
+            'robust_accuracy': robust,
+            'worst_accuracy': acc,
+        },
+    }
+
+
+def test_targets_compare_against_the_seed_spread() -> None:
+    make_results = load_script('make_results')
+    by_config = {
+        # ZELPHA ahead of the vanilla CNN by 5 points, seed spread 1 point.
+        'zelpha': [fake_run(0.92, r, s) for s, r in enumerate((0.86, 0.87, 0.88))],
+        'vanilla_cnn': [fake_run(0.90, r, s) for s, r in enumerate((0.81, 0.82, 0.83))],
+        # ZELPHA ahead of resnet18 by 1 point only: within the 1-point spread.
+        'torchgeo_resnet18': [
+            fake_run(0.95, r, s) for s, r in enumerate((0.85, 0.86, 0.87))
+        ],
+    }
+    lines = '\n'.join(make_results.targets(by_config, 'zelpha'))
+    assert 'Clean test accuracy >= 90 %: 92.0 % (met)' in lines
+    assert 'Robust accuracy >= 85 %: 87.0 % (met)' in lines
+    assert 'Beats vanilla_cnn on robust accuracy: 87.0 vs 82.0 % (met)' in lines
+    assert (
+        'Beats torchgeo_resnet18 on robust accuracy: 87.0 vs 86.0 % (MISSED)' in lines
+    )
+    assert (
+        'Beats torchgeo_resnet18 on worst-scale accuracy: 92.0 vs 95.0 % (MISSED)'
+        in (lines)
+    )
+    assert 'At least 3 seeds for the headline comparison: met' in lines
+    # One seed has no spread: a lead is reported, not claimed.
+    single = {k: v[:1] for k, v in by_config.items()}
+    lines = '\n'.join(make_results.targets(single, 'zelpha'))
+    assert 'needs >= 2 seeds' in lines
+    assert 'At least 3 seeds for the headline comparison: MISSED' in lines
+
+
+def test_throughput_script_runs(tmp_path: Path) -> None:
+    cmd = [
+        sys.executable,
+        str(ROOT / 'benchmarks' / 'throughput.py'),
+        '--sizes',
+        '32',
+        '--batch',
+        '2',
+        '--repeats',
+        '1',
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '| zelpha | 32 |' in done.stdout
+    assert 'batched' in done.stdout and 'looped' in done.stdout
