@@ -38,7 +38,8 @@ RESULTS = HERE / 'study_results'
 DEFAULT_RUNS = (
     'vanilla_cnn', 'zelpha', 'torchgeo_resnet18',
     'zelpha_no_sn', 'zelpha_no_proto', 'zelpha_single_scale',
-    'zelpha_sampled_scales',
+    'zelpha_sampled_scales', 'zelpha_single_scale_no_sn',
+    'zelpha_single_scale_linear_head',
 )  # fmt: skip
 
 
