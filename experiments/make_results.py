@@ -179,6 +179,53 @@ def sensitivity_table(by_config: dict[str, list[dict]]) -> list[str]:
     return lines
 
 
+#: What each component changes: (component, config with it, config without it).
+#: Pairs differ in that one component only, except where the label says otherwise.
+COMPONENTS = (
+    ('scale pooling, one drawn scale per training step', 'zelpha_sampled_scales',
+     'zelpha_single_scale'),
+    ('scale pooling, all scales in training (20 vs 40 epochs)', 'zelpha',
+     'zelpha_single_scale'),
+    ('spectral norm (one scale, linear head)', 'zelpha_single_scale_linear_head',
+     'vanilla_cnn'),
+    ('spectral norm (one scale, prototype head)', 'zelpha_single_scale',
+     'zelpha_single_scale_no_sn'),
+    ('spectral norm (pooling, prototype head)', 'zelpha', 'zelpha_no_sn'),
+    ('prototype head and loss (one scale, no spectral norm)',
+     'zelpha_single_scale_no_sn', 'vanilla_cnn'),
+    ('prototype head and loss (one scale, spectral norm)', 'zelpha_single_scale',
+     'zelpha_single_scale_linear_head'),
+    ('prototype loss, beta > 0 (pooling)', 'zelpha', 'zelpha_no_proto'),
+    ('spectral norm and prototype head together (one scale)', 'zelpha_single_scale',
+     'vanilla_cnn'),
+)  # fmt: skip
+
+
+def component_table(by_config: dict[str, list[dict]]) -> list[str]:
+    """Points each component adds (mean over seeds of 'with' minus 'without')."""
+    lines = [
+        '| component | with | without | clean | robust | worst-scale | seeds |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for label, with_, without in COMPONENTS:
+        if not by_config.get(with_) or not by_config.get(without):
+            continue
+        delta = []
+        for key, scale in (
+            ('accuracy', '1.00'),
+            ('robust_accuracy', None),
+            ('worst_accuracy', None),
+        ):
+            a = statistics.mean(per_seed(by_config[with_], key, scale))
+            b = statistics.mean(per_seed(by_config[without], key, scale))
+            delta.append(f'{a - b:+.1f}')
+        lines.append(
+            f'| {label} | {with_} | {without} | ' + ' | '.join(delta) + ' | '
+            f'{len(by_config[with_])} / {len(by_config[without])} |'
+        )
+    return lines
+
+
 def update_readme(readme: Path, table: list[str]) -> None:
     """Replace the README's headline table between its two result markers."""
     text = readme.read_text()
@@ -238,6 +285,14 @@ def main() -> None:
         'share of the clean accuracy that survives every scale:',
         '',
         *sensitivity_table(by_config),
+        '',
+        '## What each component changes',
+        '',
+        'Points gained (+) or lost (-) by adding one component, at the budget of each',
+        "config (mean over each side's seeds; one seed per side cannot separate a",
+        'difference of a few points from seed noise: compare with the ± above):',
+        '',
+        *component_table(by_config),
     ]
     lines += [
         '',

@@ -149,3 +149,18 @@ def test_throughput_script_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert '| zelpha | 32 |' in done.stdout
     assert 'batched' in done.stdout and 'looped' in done.stdout
+
+
+def test_component_table_subtracts_means_of_each_side() -> None:
+    make_results = load_script('make_results')
+    by_config = {
+        'zelpha_single_scale': [fake_run(0.80, 0.70, 0)],
+        'vanilla_cnn': [fake_run(0.86, 0.74, 0), fake_run(0.88, 0.78, 1)],
+    }
+    rows = make_results.component_table(by_config)
+    together = [r for r in rows if 'together' in r]
+    assert together == [
+        '| spectral norm and prototype head together (one scale) | '
+        'zelpha_single_scale | vanilla_cnn | -7.0 | -6.0 | -7.0 | 1 / 2 |'
+    ]
+    assert len(rows) == 3  # header, rule, the one pair with both sides measured
