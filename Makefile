@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHARED_UCMERCED := ../shared/data/ucmerced/materialize.py
 UCMERCED_ROOT ?= data/ucmerced
+# PyTorch's CPU allocator then backs large tensors with transparent huge pages
+# instead of fresh 4 KiB pages on every call: the multi-scale forward runs ~1.5x
+# faster on 2 CPU cores (docs/performance.md). Read once, when torch starts.
+export THP_MEM_ALLOC_ENABLE ?= 1
 
 .PHONY: demo test lint data clean
 
