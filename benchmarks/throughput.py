@@ -29,6 +29,35 @@ def timed(fn, repeats: int) -> float:
     return best
 
 
+def variant_table(sizes: list[int], batch: int, repeats: int) -> None:
+    """Print forward and train-step images/s of every variant at every size."""
+    print('| variant | px | forward img/s | train step img/s |')
+    print('|---|---|---|---|')
+    for size in sizes:
+        x = torch.rand(batch, 3, size, size)
+        y = torch.randint(0, 21, (batch,))
+        for name in VARIANTS:
+            if name == 'zelpha_no_proto':
+                continue  # same model as zelpha
+            model = ZelphaModel.variant(name, 21, input_size=size)
+            opt = torch.optim.AdamW(model.parameters())
+
+            def forward(model=model, x=x) -> None:
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+
+            def step(model=model, opt=opt, x=x, y=y) -> None:
+                model.train()
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(model(x), y).backward()
+                opt.step()
+
+            f = batch / timed(forward, repeats)
+            t = batch / timed(step, repeats)
+            print(f'| {name} | {size} | {f:.0f} | {t:.0f} |')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--sizes', type=int, nargs='+', default=[128, 256])
@@ -53,31 +82,7 @@ def main() -> None:
         f'allocator: {allocator or "default"}'
     )
     if not args.multi_scale_only:
-        print('| variant | px | forward img/s | train step img/s |')
-        print('|---|---|---|---|')
-    for size in [] if args.multi_scale_only else args.sizes:
-        x = torch.rand(args.batch, 3, size, size)
-        y = torch.randint(0, 21, (args.batch,))
-        for name in VARIANTS:
-            if name == 'zelpha_no_proto':
-                continue  # same model as zelpha
-            model = ZelphaModel.variant(name, 21, input_size=size)
-            opt = torch.optim.AdamW(model.parameters())
-
-            def forward(model=model, x=x) -> None:
-                model.eval()
-                with torch.no_grad():
-                    model(x)
-
-            def step(model=model, opt=opt, x=x, y=y) -> None:
-                model.train()
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(model(x), y).backward()
-                opt.step()
-
-            f = args.batch / timed(forward, args.repeats)
-            t = args.batch / timed(step, args.repeats)
-            print(f'| {name} | {size} | {f:.0f} | {t:.0f} |')
+        variant_table(args.sizes, args.batch, args.repeats)
 
     size = args.sizes[0]
     x = torch.rand(args.batch, 3, size, size)

@@ -124,7 +124,7 @@ def test_targets_compare_against_the_seed_spread() -> None:
     )
     assert (
         'Beats torchgeo_resnet18 on worst-scale accuracy: 92.0 vs 95.0 % (MISSED)'
-        in (lines)
+        in lines
     )
     assert 'At least 3 seeds for the headline comparison: met' in lines
     # One seed has no spread: a lead is reported, not claimed.
@@ -134,7 +134,7 @@ def test_targets_compare_against_the_seed_spread() -> None:
     assert 'At least 3 seeds for the headline comparison: MISSED' in lines
 
 
-def test_throughput_script_runs(tmp_path: Path) -> None:
+def test_throughput_script_runs() -> None:
     cmd = [
         sys.executable,
         str(ROOT / 'benchmarks' / 'throughput.py'),
