@@ -114,6 +114,20 @@ def train(config: str, seed: int, args: argparse.Namespace) -> tuple[Path, float
     return run_dir, spent
 
 
+def model_settings(run_dir: Path) -> dict:
+    """The task's hyperparameters as trained (the newest ``hparams.yaml``)."""
+    import yaml
+
+    found = sorted(
+        (run_dir / 'logs').glob('version_*/hparams.yaml'),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not found:
+        return {}
+    settings = yaml.safe_load(found[-1].read_text()) or {}
+    return {k: v for k, v in settings.items() if not k.startswith('_')}
+
+
 def training_summary(run_dir: Path) -> dict:
     """Final validation metrics and per-epoch curves from the CSV log."""
     import csv
@@ -214,6 +228,7 @@ def main() -> None:
                 'benchmark': summary['models'][config] | {'scales': summary['scales']},
                 'settings': summary['settings'],
                 'training': training_summary(run_dir),
+                'model_settings': model_settings(run_dir),
             }  # fmt: skip
             atomic_write_json(result_file, record)
             print(f'[{name}] wrote {result_file}')

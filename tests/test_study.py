@@ -48,6 +48,9 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
         '1.30',
     }
     assert record['training']['epochs'] == 1
+    # The settings as trained, overrides included, travel with the result.
+    assert record['model_settings']['widths'] == [8, 16]
+    assert record['model_settings']['head'] == 'linear'
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert 'done earlier' in again.stdout  # a finished run is never repeated
     out = tmp_path / 'results.md'
@@ -164,3 +167,23 @@ def test_component_table_subtracts_means_of_each_side() -> None:
         'zelpha_single_scale | vanilla_cnn | -7.0 | -6.0 | -7.0 | 1 / 2 |'
     ]
     assert len(rows) == 3  # header, rule, the one pair with both sides measured
+
+
+def test_screen_table_reads_committed_screens(tmp_path: Path) -> None:
+    make_results = load_script('make_results')
+    record = fake_run(0.879, 0.688, 0)
+    record['benchmark'] |= {
+        'margin': {'1.00': {'mean': 0.227}},
+        'margin_kind': 'prototype',
+    }
+    (tmp_path / 'never_m1.json').write_text(json.dumps(record))
+    rows = make_results.screen_table(tmp_path)
+    assert rows[2:] == [
+        '| never_m1 (zelpha_single_scale) | prototypes at 0, never reset, margin 1: '
+        'the recipe in the configs now | 87.9 | 68.8 | 87.9 | 0.227 (prototype) | '
+        '(none) |'
+    ]
+    # Every screen's flags must parse as overrides of its config.
+    for _, config, _, flags in make_results.SCREENS:
+        assert (ROOT / 'experiments' / f'{config}.yaml').exists()
+        assert all(f.startswith('--') for f in flags.split()[::2])

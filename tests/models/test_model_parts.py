@@ -144,3 +144,20 @@ def test_logit_scale_changes_neither_prediction_nor_margin() -> None:
     assert 'log_scale' in dict(plain.named_buffers())
     with pytest.raises(ValueError, match='logit_scale'):
         PrototypeHead(3, 4, logit_scale=0.0)
+
+
+def test_prototype_init_and_reset_calibration() -> None:
+    # Prototypes at the origin: every class starts with the same logit, so
+    # cross-entropy starts at ln C like a zero-initialised linear head.
+    head = PrototypeHead(5, 4, init_std=0.0)
+    logits = head(torch.randn(3, 4))
+    assert torch.allclose(logits, logits[:, :1].expand(-1, 5))
+    with pytest.raises(ValueError, match='init_std'):
+        PrototypeHead(5, 4, init_std=-1.0)
+    means = torch.randn(5, 4)
+    head.reset_prototypes(means, calibrate_scale=False)
+    assert float(head.log_scale.exp()) == pytest.approx(10.0)
+    head.reset_prototypes(means)
+    spread = float(torch.pdist(means).pow(2).mean())
+    tau = float(head.log_scale.exp())
+    assert tau * spread == pytest.approx(PrototypeHead.LOGIT_SPREAD, rel=1e-5)

@@ -84,6 +84,39 @@ def test_prototypes_reset_to_class_means(ucmerced_root: str) -> None:
     assert torch.equal(after[3:], before[3:])  # unseen classes unchanged
 
 
+@pytest.mark.parametrize(
+    ('mode', 'expected'), [('periodic', 2), ('warmup_end', 1), ('never', 0)]
+)
+def test_prototype_reset_modes(
+    ucmerced_root: str, mode: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = tiny_task(
+        warmup_epochs=1,
+        beta_ramp_epochs=1,
+        prototype_reset=mode,
+        prototype_reset_interval=2,
+    )
+    calls = []
+    reset = task.reset_prototypes_to_class_means
+    monkeypatch.setattr(
+        task, 'reset_prototypes_to_class_means', lambda: calls.append(reset())
+    )
+    trainer = Trainer(
+        accelerator='cpu',
+        max_epochs=2,
+        limit_train_batches=3,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+    )
+    data = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, batch_size=4)
+    trainer.fit(task, data)
+    # periodic: after warm-up step 2 and when the warm-up ends (step 3 left
+    # means behind); warmup_end: once; never: the head is learned only.
+    assert len(calls) == expected
+
+
 def test_fit_logs_margins_and_lipschitz(ucmerced_root: str, tmp_path: Path) -> None:
     from lightning.pytorch.loggers import CSVLogger
 

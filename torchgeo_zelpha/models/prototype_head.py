@@ -40,6 +40,7 @@ class PrototypeHead(nn.Module):
         feature_dim: int,
         logit_scale: float = 10.0,
         learn_scale: bool = True,
+        init_std: float = 0.0,
     ) -> None:
         """Initialize a new PrototypeHead.
 
@@ -48,6 +49,8 @@ class PrototypeHead(nn.Module):
             feature_dim: feature size D.
             logit_scale: initial inverse temperature tau (> 0).
             learn_scale: learn tau (as ``log tau``) with the other weights.
+            init_std: standard deviation of the initial prototypes (``0``: all
+                at the origin, so every class starts with the same logit).
 
         Raises:
             ValueError: if ``num_classes < 2``, ``feature_dim < 1`` or
@@ -63,7 +66,9 @@ class PrototypeHead(nn.Module):
             raise ValueError(f'logit_scale must be > 0, got {logit_scale}')
         self.num_classes = num_classes
         self.feature_dim = feature_dim
-        self.prototypes = nn.Parameter(torch.randn(num_classes, feature_dim) * 0.1)
+        if init_std < 0:
+            raise ValueError(f'init_std must be >= 0, got {init_std}')
+        self.prototypes = nn.Parameter(torch.randn(num_classes, feature_dim) * init_std)
         log_scale = torch.tensor(math.log(logit_scale))
         if learn_scale:
             self.log_scale = nn.Parameter(log_scale)

@@ -51,6 +51,9 @@ class ZelphaModel(nn.Module):
         spectral_norm_mode: SpectralNormMode = 'operator',
         n_power_iterations: int = 2,
         input_size: int = 128,
+        prototype_init_std: float = 0.0,
+        logit_scale: float = 10.0,
+        learn_logit_scale: bool = True,
     ) -> None:
         """Initialize a new ZelphaModel.
 
@@ -69,6 +72,9 @@ class ZelphaModel(nn.Module):
             spectral_norm_mode: ``'operator'`` (true conv norm) or ``'reshape'``.
             n_power_iterations: power iterations per training step.
             input_size: the input side used to size the conv power iterations.
+            prototype_init_std: standard deviation of the initial prototypes.
+            logit_scale: initial inverse temperature tau of the prototype head.
+            learn_logit_scale: learn tau (else it stays fixed).
         """
         super().__init__()
         if head not in ('prototype', 'linear'):
@@ -81,7 +87,13 @@ class ZelphaModel(nn.Module):
         )
         self.head: nn.Module
         if head == 'prototype':
-            self.head = PrototypeHead(num_classes, feature_dim)
+            self.head = PrototypeHead(
+                num_classes,
+                feature_dim,
+                logit_scale=logit_scale,
+                learn_scale=learn_logit_scale,
+                init_std=prototype_init_std,
+            )
         else:
             self.head = nn.Linear(feature_dim, num_classes)
         if spectral_norm:

@@ -45,9 +45,11 @@ class ZelphaTask(BaseTask):
     """Train and evaluate ZELPHA (and its ablations) on scene classification.
 
     Loss: ``CE + beta * L_proto + gamma * L_Lip`` (see :mod:`torchgeo_zelpha.losses`)
-    with a cross-entropy-only warm-up during which the prototypes are reset to the
-    class means of the training features every ``prototype_reset_interval`` steps,
-    then ``beta`` ramped up (:class:`~torchgeo_zelpha.tasks.schedule.LossSchedule`).
+    with a cross-entropy-only warm-up, then ``beta`` ramped up
+    (:class:`~torchgeo_zelpha.tasks.schedule.LossSchedule`). The prototypes start
+    at the origin and are learned; ``prototype_reset`` can also set them to class
+    means of the training features during or at the end of the warm-up, which
+    measured worse on UC Merced (docs/results.md#prototype-head).
     A stalled or diverging run after the Lipschitz penalty starts falls back to
     ``gamma = 0`` (Checkpoint E). Each validation epoch logs the loss terms,
     accuracy, margin statistics and histogram, per-layer operator norms, the network
@@ -80,8 +82,13 @@ class ZelphaTask(BaseTask):
         gamma: float = 0.003,
         warmup_epochs: float = 5,
         beta_ramp_epochs: float = 5,
+        prototype_reset: Literal['periodic', 'warmup_end', 'never'] = 'never',
         prototype_reset_interval: int = 20,
-        prototype_margin: float = 4.0,
+        prototype_init_std: float = 0.0,
+        logit_scale: float = 10.0,
+        learn_logit_scale: bool = True,
+        calibrate_logit_scale: bool = True,
+        prototype_margin: float = 1.0,
         lambda_intra: float = 1.0,
         lambda_inter: float = 1.0,
         lipschitz_bound: float = 1.0,
@@ -120,8 +127,19 @@ class ZelphaTask(BaseTask):
             gamma: weight of the Lipschitz penalty.
             warmup_epochs: cross-entropy-only epochs.
             beta_ramp_epochs: epochs over which beta ramps from 0 to its target.
-            prototype_reset_interval: during warm-up, reset the prototypes to the
-                class means of the last this-many steps' features.
+            prototype_reset: when the prototypes are set to class means of the
+                training features: ``'periodic'`` (every
+                ``prototype_reset_interval`` warm-up steps and at the end of the
+                warm-up), ``'warmup_end'`` (once, to the means of the last
+                warm-up epoch) or ``'never'`` (learned by the losses alone).
+            prototype_reset_interval: with ``'periodic'``, reset the prototypes
+                to the class means of the last this-many warm-up steps' features.
+            prototype_init_std: standard deviation of the initial prototypes.
+            logit_scale: initial inverse temperature tau of the prototype head.
+            learn_logit_scale: learn tau (else it stays fixed).
+            calibrate_logit_scale: on each prototype reset, also set the head's
+                inverse temperature from the spread of the class means (see
+                :meth:`~torchgeo_zelpha.models.PrototypeHead.reset_prototypes`).
             prototype_margin: the inter-class hinge margin m.
             lambda_intra: weight of the intra-class pull in L_proto.
             lambda_inter: weight of the inter-class push in L_proto.
@@ -177,6 +195,9 @@ class ZelphaTask(BaseTask):
             spectral_norm_mode=h['spectral_norm_mode'],
             n_power_iterations=h['n_power_iterations'],
             input_size=h['input_size'],
+            prototype_init_std=h.get('prototype_init_std', 0.0),
+            logit_scale=h.get('logit_scale', 10.0),
+            learn_logit_scale=h.get('learn_logit_scale', True),
         )
         self.schedule = LossSchedule(
             h['beta'], h['gamma'], h['warmup_epochs'], h['beta_ramp_epochs']
@@ -304,7 +325,9 @@ class ZelphaTask(BaseTask):
         seen = counts > 0
         means = head.prototypes.detach().clone()
         means[seen] = (sums[seen] / counts[seen, None]).to(means.dtype)
-        head.reset_prototypes(means)
+        head.reset_prototypes(
+            means, calibrate_scale=self.hparams.get('calibrate_logit_scale', True)
+        )
         self._class_sums = self._class_counts = None
 
     # -- training ----------------------------------------------------------------
@@ -331,9 +354,15 @@ class ZelphaTask(BaseTask):
         loss = ce
         head = self.prototype_head
         if head is not None:
-            if self.schedule.in_warmup(epoch):
+            reset = self.hparams.get('prototype_reset', 'never')
+            if reset != 'never' and self.schedule.in_warmup(epoch):
+                if reset == 'warmup_end' and batch_idx == 0:
+                    # Only the last warm-up epoch's features count: earlier
+                    # ones come from a backbone that has moved on since.
+                    self._class_sums = self._class_counts = None
                 self._accumulate_class_means(z, y)
-                if (batch_idx + 1) % self.hparams['prototype_reset_interval'] == 0:
+                interval = self.hparams['prototype_reset_interval']
+                if reset == 'periodic' and (batch_idx + 1) % interval == 0:
                     self.reset_prototypes_to_class_means()
             elif self._class_sums is not None:  # the warm-up just ended
                 self.reset_prototypes_to_class_means()
@@ -348,6 +377,9 @@ class ZelphaTask(BaseTask):
                 )
                 loss = loss + beta * l_proto
                 self.log('train_proto_loss', l_proto, batch_size=len(y))
+            # tau is learned slowly in log space; logging it shows when the
+            # softmax over distances is too sharp or too flat.
+            self.log('logit_scale', head.log_scale.detach().exp(), batch_size=len(y))
         if gamma > 0 and self._norms is not None:
             l_lip = lipschitz_penalty(
                 self._norms.norms(), self.hparams['lipschitz_bound']
