@@ -195,9 +195,9 @@ class ZelphaTask(BaseTask):
             spectral_norm_mode=h['spectral_norm_mode'],
             n_power_iterations=h['n_power_iterations'],
             input_size=h['input_size'],
-            prototype_init_std=h.get('prototype_init_std', 0.0),
-            logit_scale=h.get('logit_scale', 10.0),
-            learn_logit_scale=h.get('learn_logit_scale', True),
+            prototype_init_std=h['prototype_init_std'],
+            logit_scale=h['logit_scale'],
+            learn_logit_scale=h['learn_logit_scale'],
         )
         self.schedule = LossSchedule(
             h['beta'], h['gamma'], h['warmup_epochs'], h['beta_ramp_epochs']
@@ -326,7 +326,7 @@ class ZelphaTask(BaseTask):
         means = head.prototypes.detach().clone()
         means[seen] = (sums[seen] / counts[seen, None]).to(means.dtype)
         head.reset_prototypes(
-            means, calibrate_scale=self.hparams.get('calibrate_logit_scale', True)
+            means, calibrate_scale=self.hparams['calibrate_logit_scale']
         )
         self._class_sums = self._class_counts = None
 
@@ -354,7 +354,7 @@ class ZelphaTask(BaseTask):
         loss = ce
         head = self.prototype_head
         if head is not None:
-            reset = self.hparams.get('prototype_reset', 'never')
+            reset = self.hparams['prototype_reset']
             if reset != 'never' and self.schedule.in_warmup(epoch):
                 if reset == 'warmup_end' and batch_idx == 0:
                     # Only the last warm-up epoch's features count: earlier
