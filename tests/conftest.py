@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -23,15 +24,16 @@ def eurosat_root() -> str:
     return os.fspath(DATA / 'eurosat')
 
 
-def quick_trainer(root_dir: Path, max_epochs: int = 1) -> Trainer:
+def quick_trainer(root_dir: Path, max_epochs: int = 1, **overrides: Any) -> Trainer:
     """A CPU trainer that runs two training and one validation batch per epoch."""
-    return Trainer(
-        accelerator='cpu',
-        max_epochs=max_epochs,
-        limit_train_batches=2,
-        limit_val_batches=1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=root_dir,
-    )
+    settings = {
+        'accelerator': 'cpu',
+        'max_epochs': max_epochs,
+        'limit_train_batches': 2,
+        'limit_val_batches': 1,
+        'logger': False,
+        'enable_progress_bar': False,
+        'enable_model_summary': False,
+        'default_root_dir': root_dir,
+    }
+    return Trainer(**(settings | overrides))

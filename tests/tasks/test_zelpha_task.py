@@ -59,16 +59,9 @@ def tiny_data(ucmerced_root: str) -> ScaleShiftUCMercedDataModule:
     )
 
 
-def test_prototypes_reset_to_class_means(ucmerced_root: str) -> None:
+def test_prototypes_reset_to_class_means(tmp_path: Path) -> None:
     task = tiny_task(warmup_epochs=10, prototype_reset_interval=1000)
-    trainer = Trainer(
-        accelerator='cpu',
-        max_epochs=1,
-        limit_train_batches=1,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-    )
+    trainer = quick_trainer(tmp_path, limit_train_batches=1, limit_val_batches=0)
     task.trainer = trainer  # type: ignore[misc]
     trainer.strategy.connect(task)
     z = torch.randn(6, 8)
@@ -88,7 +81,11 @@ def test_prototypes_reset_to_class_means(ucmerced_root: str) -> None:
     ('mode', 'expected'), [('periodic', 2), ('warmup_end', 1), ('never', 0)]
 )
 def test_prototype_reset_modes(
-    ucmerced_root: str, mode: str, expected: int, monkeypatch: pytest.MonkeyPatch
+    ucmerced_root: str,
+    mode: str,
+    expected: int,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     task = tiny_task(
         warmup_epochs=1,
@@ -101,14 +98,8 @@ def test_prototype_reset_modes(
     monkeypatch.setattr(
         task, 'reset_prototypes_to_class_means', lambda: calls.append(reset())
     )
-    trainer = Trainer(
-        accelerator='cpu',
-        max_epochs=2,
-        limit_train_batches=3,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
+    trainer = quick_trainer(
+        tmp_path, max_epochs=2, limit_train_batches=3, limit_val_batches=0
     )
     data = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, batch_size=4)
     trainer.fit(task, data)
