@@ -59,7 +59,10 @@ def accuracy_figure(by_config: dict[str, list[dict]], path: Path) -> None:
             yerr=err,
             marker=MARKERS[i % len(MARKERS)],
             capsize=3,
-            label=f'{config} (robust {robust:.1f}%, {len(runs)} seed(s))',
+            label=(
+                f'{config} ({image_size(runs)} px, robust {robust:.1f}%, '
+                f'{len(runs)} seed(s))'
+            ),
         )
     finish_accuracy_axes(
         ax, 'Real UC Merced, test split: accuracy vs scale', legend_outside=True
@@ -80,8 +83,24 @@ def per_seed(runs: list[dict], key: str, scale: str | None = None) -> list[float
     ]
 
 
-def targets(by_config: dict[str, list[dict]], model: str = 'zelpha') -> list[str]:
-    """Say plainly which of the study's targets ``model``'s results meet."""
+def image_size(runs: list[dict]) -> int:
+    """The image side a config's runs trained and were tested at.
+
+    Records from before run_study wrote ``image_size`` are all 128 px runs.
+    """
+    return int(runs[0].get('image_size', 128))
+
+
+def targets(
+    by_config: dict[str, list[dict]],
+    model: str = 'zelpha',
+    baselines: tuple[str, str] = ('vanilla_cnn', 'torchgeo_resnet18'),
+) -> list[str]:
+    """Say plainly which of the study's targets ``model``'s results meet.
+
+    ``baselines`` are the vanilla CNN and TorchGeo configs to beat, trained at
+    the same resolution and budget as ``model``.
+    """
 
     def mean(config: str, key: str, scale: str | None = None) -> float | None:
         runs = by_config.get(config)
@@ -105,7 +124,7 @@ def targets(by_config: dict[str, list[dict]], model: str = 'zelpha') -> list[str
         f'- Accuracy at s = 0.70 and 1.30 within 3 points of s = 1.00: '
         f'{low - clean:+.1f} and {high - clean:+.1f} ({met(flat)}).'
     )
-    for other in ('vanilla_cnn', 'torchgeo_resnet18'):
+    for other in baselines:
         for key, label in (
             ('robust_accuracy', 'robust'),
             ('worst_accuracy', 'worst-scale'),
@@ -128,7 +147,7 @@ def targets(by_config: dict[str, list[dict]], model: str = 'zelpha') -> list[str
                 f'- Beats {other} on {label} accuracy: {ours:.1f} vs {theirs:.1f} % '
                 f'({verdict}).'
             )
-    headline = (model, 'vanilla_cnn', 'torchgeo_resnet18')
+    headline = (model, *baselines)
     seeds = {c: len(by_config.get(c, [])) for c in headline}
     enough = all(n >= 3 for n in seeds.values())
     out.append(
@@ -140,10 +159,10 @@ def targets(by_config: dict[str, list[dict]], model: str = 'zelpha') -> list[str
 def accuracy_table(by_config: dict[str, list[dict]]) -> list[str]:
     """Accuracy per scale, robust and worst-scale accuracy, one row per config."""
     lines = [
-        '| model (config) | seed(s) | '
+        '| model (config) | px | seed(s) | '
         + ' | '.join(f's={s}' for s in SCALES)
         + ' | robust | worst | epochs | train min | machine |',
-        '|---|---|' + '---|' * len(SCALES) + '---|---|---|---|---|',
+        '|---|---|---|' + '---|' * len(SCALES) + '---|---|---|---|---|',
     ]
     for config, runs in sorted(by_config.items()):
         accs = [pct([r['benchmark']['accuracy'][s] for r in runs]) for s in SCALES]
@@ -153,7 +172,7 @@ def accuracy_table(by_config: dict[str, list[dict]]) -> list[str]:
         minutes = '/'.join(f'{r["train_wall_seconds"] / 60:.0f}' for r in runs)
         seeds = ','.join(str(r['seed']) for r in runs)
         lines.append(
-            f'| {config} | {seeds} | '
+            f'| {config} | {image_size(runs)} | {seeds} | '
             + ' | '.join(accs)
             + f' | {robust} | {worst} | {epochs} | {minutes} | {runs[0]["machine"]} |'
         )
@@ -408,9 +427,20 @@ def main() -> None:
         *targets(by_config, 'zelpha'),
         '',
         'The same model trained on one drawn internal scale per step',
-        '(`experiments/zelpha_sampled_scales.yaml`):',
+        '(`experiments/zelpha_sampled_scales.yaml`), against the baselines at',
+        '128 px:',
         '',
         *targets(by_config, 'zelpha_sampled_scales'),
+        '',
+        'The 64 px study: the same model at 64 px for 60 epochs',
+        '(`experiments/zelpha_64px.yaml`), against the two baselines at 64 px for',
+        '60 epochs (`vanilla_cnn_64px.yaml`, `torchgeo_resnet18_64px.yaml`). The',
+        'images are the same; a quarter of the pixels makes an epoch about four',
+        'times cheaper, so the same 30-minute budget buys more training:',
+        '',
+        *targets(
+            by_config, 'zelpha_64px', ('vanilla_cnn_64px', 'torchgeo_resnet18_64px')
+        ),
         '',
         '## Prototype head',
         '',

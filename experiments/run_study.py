@@ -41,6 +41,7 @@ DEFAULT_RUNS = (
     'zelpha_no_sn', 'zelpha_no_proto', 'zelpha_single_scale',
     'zelpha_sampled_scales', 'zelpha_single_scale_no_sn',
     'zelpha_single_scale_linear_head',
+    'zelpha_64px', 'vanilla_cnn_64px', 'torchgeo_resnet18_64px',
 )  # fmt: skip
 
 
@@ -112,6 +113,27 @@ def train(config: str, seed: int, args: argparse.Namespace) -> tuple[Path, float
     if done.returncode != 0:
         raise RuntimeError(f'{name}: torchgeo fit failed; see {run_dir / "train.log"}')
     return run_dir, spent
+
+
+def trained_image_size(run_dir: Path, task: torch.nn.Module) -> int:
+    """The image side the run trained at: its datamodule's ``image_size``.
+
+    Read from the config LightningCLI saved with the run, so that a task without
+    an ``input_size`` hyperparameter (TorchGeo's Classification) is benchmarked
+    at its own resolution too.
+    """
+    import yaml
+
+    found = sorted(
+        (run_dir / 'logs').glob('version_*/config.yaml'),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if found:
+        config = yaml.safe_load(found[-1].read_text()) or {}
+        size = config.get('data', {}).get('init_args', {}).get('image_size')
+        if size is not None:
+            return int(size)
+    return int(getattr(task, 'hparams', {}).get('input_size', 128))
 
 
 def model_settings(run_dir: Path) -> dict:
@@ -208,7 +230,7 @@ def main() -> None:
                     f'{name}: training wrote no checkpoint under {run_dir}'
                 )
             task = load_checkpoint(ckpt)
-            size = task.hparams.get('input_size', 128)
+            size = trained_image_size(run_dir, task)
             dm = ScaleShiftUCMercedDataModule(root=args.root, image_size=size, seed=0)
             device = (
                 'cuda'
@@ -221,6 +243,7 @@ def main() -> None:
             record = {
                 'run': name, 'config': f'experiments/{config}.yaml', 'seed': seed,
                 'data': 'UC Merced (real), seeded 60/20/20 split (seed 0), test split',
+                'image_size': size,
                 'train_wall_seconds': seconds, 'max_minutes': args.max_minutes,
                 'machine': machine(device),
                 'thp_mem_alloc': training_environment()['THP_MEM_ALLOC_ENABLE'],

@@ -48,6 +48,7 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
         '1.30',
     }
     assert record['training']['epochs'] == 1
+    assert record['image_size'] == 32  # benchmarked at the size it trained at
     # The settings as trained, overrides included, travel with the result.
     assert record['model_settings']['widths'] == [8, 16]
     assert record['model_settings']['head'] == 'linear'
@@ -71,10 +72,10 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
         check=True,
         cwd=ROOT,
     )
-    assert '| vanilla_cnn | 0 |' in out.read_text()
+    assert '| vanilla_cnn | 32 | 0 |' in out.read_text()  # trained and tested at 32 px
     text = readme.read_text()  # the headline table is regenerated in place
     assert text.startswith('intro\n') and text.endswith('end\n')
-    assert '| vanilla_cnn | 0 |' in text and 'old' not in text
+    assert '| vanilla_cnn | 32 | 0 |' in text and 'old' not in text
 
 
 def test_training_summary_reads_torchgeo_metric_names(tmp_path: Path) -> None:
@@ -130,6 +131,11 @@ def test_targets_compare_against_the_seed_spread() -> None:
         in lines
     )
     assert 'At least 3 seeds for the headline comparison: met' in lines
+    # Other baselines (the 64 px study's) are named, not assumed.
+    renamed = dict(zip(('z', 'v64', 'r64'), by_config.values(), strict=True))
+    lines = '\n'.join(make_results.targets(renamed, 'z', ('v64', 'r64')))
+    assert 'Beats v64 on robust accuracy: 87.0 vs 82.0 % (met)' in lines
+    assert "At least 3 seeds for the headline comparison: met ({'z': 3" in lines
     # One seed has no spread: a lead is reported, not claimed.
     single = {k: v[:1] for k, v in by_config.items()}
     lines = '\n'.join(make_results.targets(single, 'zelpha'))
