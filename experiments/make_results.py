@@ -86,9 +86,15 @@ def per_seed(runs: list[dict], key: str, scale: str | None = None) -> list[float
 def image_size(runs: list[dict]) -> int:
     """The image side a config's runs trained and were tested at.
 
-    Records from before run_study wrote ``image_size`` are all 128 px runs.
+    Records written before run_study stored ``image_size`` ran their config as
+    it is, so the config's ``data.init_args.image_size`` says it.
     """
-    return int(runs[0].get('image_size', 128))
+    if 'image_size' in runs[0]:
+        return int(runs[0]['image_size'])
+    import yaml
+
+    config = yaml.safe_load((HERE.parent / runs[0]['config']).read_text())
+    return int(config['data']['init_args']['image_size'])
 
 
 def targets(
