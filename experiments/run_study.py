@@ -49,10 +49,23 @@ def run_name(config: str, seed: int) -> str:
     return f'{config}_seed{seed}'
 
 
-def last_checkpoint(run_dir: Path) -> Path | None:
-    """The newest ``last.ckpt`` of a run (each resume logs to a new version)."""
-    found = sorted(run_dir.glob('**/last.ckpt'), key=lambda p: p.stat().st_mtime)
+def newest(run_dir: Path, pattern: str) -> Path | None:
+    """The newest file of a run matching ``pattern`` (each resume logs anew)."""
+    found = sorted(run_dir.glob(pattern), key=lambda p: p.stat().st_mtime)
     return found[-1] if found else None
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest ``last.ckpt`` of a run."""
+    return newest(run_dir, '**/last.ckpt')
+
+
+def saved_yaml(run_dir: Path, name: str) -> dict:
+    """The newest ``logs/version_*/<name>`` the run saved, parsed (``{}`` if none)."""
+    import yaml
+
+    path = newest(run_dir, f'logs/version_*/{name}')
+    return (yaml.safe_load(path.read_text()) or {}) if path else {}
 
 
 def training_environment() -> dict[str, str]:
@@ -122,31 +135,16 @@ def trained_image_size(run_dir: Path, task: torch.nn.Module) -> int:
     an ``input_size`` hyperparameter (TorchGeo's Classification) is benchmarked
     at its own resolution too.
     """
-    import yaml
-
-    found = sorted(
-        (run_dir / 'logs').glob('version_*/config.yaml'),
-        key=lambda p: p.stat().st_mtime,
-    )
-    if found:
-        config = yaml.safe_load(found[-1].read_text()) or {}
-        size = config.get('data', {}).get('init_args', {}).get('image_size')
-        if size is not None:
-            return int(size)
-    return int(getattr(task, 'hparams', {}).get('input_size', 128))
+    config = saved_yaml(run_dir, 'config.yaml')
+    size = config.get('data', {}).get('init_args', {}).get('image_size')
+    if size is None:
+        size = getattr(task, 'hparams', {}).get('input_size', 128)
+    return int(size)
 
 
 def model_settings(run_dir: Path) -> dict:
     """The task's hyperparameters as trained (the newest ``hparams.yaml``)."""
-    import yaml
-
-    found = sorted(
-        (run_dir / 'logs').glob('version_*/hparams.yaml'),
-        key=lambda p: p.stat().st_mtime,
-    )
-    if not found:
-        return {}
-    settings = yaml.safe_load(found[-1].read_text()) or {}
+    settings = saved_yaml(run_dir, 'hparams.yaml')
     return {k: v for k, v in settings.items() if not k.startswith('_')}
 
 

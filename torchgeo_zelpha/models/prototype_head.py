@@ -53,8 +53,8 @@ class PrototypeHead(nn.Module):
                 at the origin, so every class starts with the same logit).
 
         Raises:
-            ValueError: if ``num_classes < 2``, ``feature_dim < 1`` or
-                ``logit_scale <= 0``.
+            ValueError: if ``num_classes < 2``, ``feature_dim < 1``,
+                ``logit_scale <= 0`` or ``init_std < 0``.
         """
         super().__init__()
         if num_classes < 2 or feature_dim < 1:
@@ -64,10 +64,10 @@ class PrototypeHead(nn.Module):
             )
         if not logit_scale > 0:
             raise ValueError(f'logit_scale must be > 0, got {logit_scale}')
-        self.num_classes = num_classes
-        self.feature_dim = feature_dim
         if init_std < 0:
             raise ValueError(f'init_std must be >= 0, got {init_std}')
+        self.num_classes = num_classes
+        self.feature_dim = feature_dim
         self.prototypes = nn.Parameter(torch.randn(num_classes, feature_dim) * init_std)
         log_scale = torch.tensor(math.log(logit_scale))
         if learn_scale:

@@ -340,6 +340,17 @@ class ZelphaTask(BaseTask):
         )
         self._norms = LayerNormEstimator(self.model, example)
 
+    def on_train_epoch_start(self) -> None:
+        """With ``prototype_reset='warmup_end'``, count only the latest epoch.
+
+        Features of earlier warm-up epochs come from a backbone that has moved
+        on since, so each warm-up epoch starts the class means afresh.
+        """
+        if self.hparams['prototype_reset'] == 'warmup_end' and (
+            self.schedule.in_warmup(self.current_epoch)
+        ):
+            self._class_sums = self._class_counts = None
+
     def training_step(
         self, batch: Sample, batch_idx: int, dataloader_idx: int = 0
     ) -> Tensor | None:
@@ -356,10 +367,6 @@ class ZelphaTask(BaseTask):
         if head is not None:
             reset = self.hparams['prototype_reset']
             if reset != 'never' and self.schedule.in_warmup(epoch):
-                if reset == 'warmup_end' and batch_idx == 0:
-                    # Only the last warm-up epoch's features count: earlier
-                    # ones come from a backbone that has moved on since.
-                    self._class_sums = self._class_counts = None
                 self._accumulate_class_means(z, y)
                 interval = self.hparams['prototype_reset_interval']
                 if reset == 'periodic' and (batch_idx + 1) % interval == 0:
