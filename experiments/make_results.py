@@ -223,6 +223,14 @@ COMPONENTS = (
     ('prototype loss, beta > 0 (pooling)', 'zelpha', 'zelpha_no_proto'),
     ('spectral norm and prototype head together (one scale)', 'zelpha_single_scale',
      'vanilla_cnn'),
+    ('64 px: scale pooling, one drawn scale per training step', 'zelpha_64px',
+     'zelpha_single_scale_64px'),
+    ('64 px: spectral norm (pooling, prototype head)', 'zelpha_64px',
+     'zelpha_no_sn_64px'),
+    ('64 px: prototype loss, beta > 0 (pooling)', 'zelpha_64px',
+     'zelpha_no_proto_64px'),
+    ('64 px: all of ZELPHA against the vanilla CNN', 'zelpha_64px',
+     'vanilla_cnn_64px'),
 )  # fmt: skip
 
 
@@ -329,24 +337,99 @@ SCREENS = (
 )  # fmt: skip
 
 
-def screen_table(screens: Path) -> list[str]:
-    """The prototype-head screens: one row per committed screen result."""
+#: Diagnostics of the robust-accuracy gap of zelpha_64px: one seed (0), one change
+#: each, at the config's own 64 px (result files in study_results/diagnostics).
+#: A name with a folder part points at a main study record (the references).
+DIAGNOSTICS = (
+    ('../zelpha_64px_seed0', 'zelpha_64px', 'reference: as configured (60 epochs)',
+     ''),
+    ('../vanilla_cnn_64px_seed0', 'vanilla_cnn_64px',
+     'reference: the vanilla CNN as configured (60 epochs)', ''),
+    ('epochs120', 'zelpha_64px', 'training length: 120 epochs instead of 60',
+     '--trainer.max_epochs 120'),
+    ('wide', 'zelpha_64px', 'capacity: 1.5x the channels (48/96/192/384)',
+     "'--model.init_args.widths=[48, 96, 192, 384]'"),
+    ('vanilla_epochs120', 'vanilla_cnn_64px',
+     'the vanilla CNN with 120 epochs (what longer training gives a baseline)',
+     '--trainer.max_epochs 120'),
+)  # fmt: skip
+
+
+def screen_table(
+    screens: Path, rows: tuple[tuple[str, str, str, str], ...] = SCREENS
+) -> list[str]:
+    """One row per committed screen (or diagnostic) result found in ``screens``."""
     lines = [
         '| screen | what differs | s=1.00 | robust | worst | margin at s=1.00 '
         '| flags after the common ones |',
         '|---|---|---|---|---|---|---|',
     ]
-    for name, config, what, flags in SCREENS:
+    for name, config, what, flags in rows:
         path = screens / f'{name}.json'
         if not path.exists():
             continue
         b = json.loads(path.read_text())['benchmark']
         margin = b['margin']['1.00']['mean']
         lines.append(
-            f'| {name} ({config}) | {what} | {100 * b["accuracy"]["1.00"]:.1f} | '
+            f'| {Path(name).name} ({config}) | {what} | '
+            f'{100 * b["accuracy"]["1.00"]:.1f} | '
             f'{100 * b["robust_accuracy"]:.1f} | {100 * b["worst_accuracy"]:.1f} | '
             f'{margin:.3g} ({b["margin_kind"]}) | '
             + (f'`{flags}` |' if flags else '(none) |')
+        )
+    return lines
+
+
+def robust_gap_table(by_config: dict[str, list[dict]], configs: list[str]) -> list[str]:
+    """Where robust accuracy is lost: wrong at s = 1.00, or right there only.
+
+    Robust accuracy can be no higher than the clean accuracy; the rest of the gap
+    is the share of images right at s = 1.00 but wrong at some other scale.
+    """
+    lines = [
+        '| model | seeds | s=1.00 | robust | wrong at s=1.00 | right at s=1.00 only '
+        '| worst scale |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for config in configs:
+        runs = by_config.get(config)
+        if not runs:
+            continue
+        clean = statistics.mean(per_seed(runs, 'accuracy', '1.00'))
+        robust = statistics.mean(per_seed(runs, 'robust_accuracy'))
+        worst = min(
+            SCALES, key=lambda s: statistics.mean(per_seed(runs, 'accuracy', s))
+        )
+        lines.append(
+            f'| {config} | {len(runs)} | {clean:.1f} | {robust:.1f} | '
+            f'{100 - clean:.1f} | {clean - robust:.1f} | s={worst} |'
+        )
+    return lines
+
+
+def pooling_sets_table(path: Path) -> list[str]:
+    """Test-time internal scale sets of one checkpoint (experiments/pooling_sets.py)."""
+    if not path.exists():
+        return ['(no pooling-set result yet)']
+    record = json.loads(path.read_text())
+    lines = [
+        f'Command: `{record["command"]}` (checkpoint `{record["checkpoint"]}`, '
+        f'{record["image_size"]} px, {record["data"]}).',
+        '',
+        '| internal scales at test | '
+        + ' | '.join(f's={s}' for s in SCALES)
+        + ' | robust | worst |',
+        '|---|' + '---|' * len(SCALES) + '---|---|',
+    ]
+    sets = record['sets']
+    # Fewest and narrowest sets first.
+    for name in sorted(sets, key=lambda n: (len(sets[n]), sets[n])):
+        b = record['models'][name]
+        lines.append(
+            f'| {name} | '
+            + ' | '.join(f'{100 * b["accuracy"][s]:.1f}' for s in SCALES)
+            + f' | {100 * b["robust_accuracy"]:.1f} | '
+            f'{100 * b["worst_accuracy"]:.1f} |'
         )
     return lines
 
@@ -447,6 +530,40 @@ def main() -> None:
         *targets(
             by_config, 'zelpha_64px', ('vanilla_cnn_64px', 'torchgeo_resnet18_64px')
         ),
+        '',
+        '### Why robust accuracy stays below 85 % (64 px)',
+        '',
+        'Robust accuracy can be no higher than the accuracy at s = 1.00. What each',
+        '64 px model loses splits into images already wrong at s = 1.00 and images',
+        'right there but wrong at some other scale (mean over seeds):',
+        '',
+        *robust_gap_table(
+            by_config,
+            [
+                'zelpha_64px',
+                'zelpha_no_sn_64px',
+                'zelpha_no_proto_64px',
+                'zelpha_single_scale_64px',
+                'vanilla_cnn_64px',
+                'torchgeo_resnet18_64px',
+            ],
+        ),
+        '',
+        'The suspects the study names, one change at a time from `zelpha_64px`:',
+        'the Lipschitz constraint and the margin are the ablations',
+        '`zelpha_no_sn_64px` and `zelpha_no_proto_64px` (rows above and in the',
+        'component table); training length and capacity are diagnostics, seed 0,',
+        'command `python experiments/run_study.py --root data/ucmerced --runs',
+        'CONFIG --out output/diag/NAME --results output/diag/results_NAME FLAGS`,',
+        'result files in `experiments/study_results/diagnostics/` (the first two',
+        'rows are the seed-0 runs of the study itself, for comparison):',
+        '',
+        *screen_table(Path(args.results) / 'diagnostics', DIAGNOSTICS),
+        '',
+        'The set of internal scales pooled at test time, on one trained checkpoint',
+        '(no retraining; `experiments/pooling_sets.py`):',
+        '',
+        *pooling_sets_table(Path(args.results) / 'diagnostics' / 'pooling_sets.json'),
         '',
         '## Prototype head',
         '',

@@ -42,6 +42,7 @@ DEFAULT_RUNS = (
     'zelpha_sampled_scales', 'zelpha_single_scale_no_sn',
     'zelpha_single_scale_linear_head',
     'zelpha_64px', 'vanilla_cnn_64px', 'torchgeo_resnet18_64px',
+    'zelpha_no_sn_64px', 'zelpha_no_proto_64px', 'zelpha_single_scale_64px',
 )  # fmt: skip
 
 

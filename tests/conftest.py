@@ -6,6 +6,9 @@ import pytest
 import torch
 from lightning.pytorch import Trainer
 
+from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
+from torchgeo_zelpha.tasks import ZelphaTask
+
 DATA = Path(__file__).parent / 'data'
 
 
@@ -37,3 +40,15 @@ def quick_trainer(root_dir: Path, max_epochs: int = 1, **overrides: Any) -> Trai
         'default_root_dir': root_dir,
     }
     return Trainer(**(settings | overrides))
+
+
+@pytest.fixture
+def tiny_checkpoint(ucmerced_root: str, tmp_path: Path) -> Path:
+    """A ZelphaTask checkpoint after two training steps on the fake UC Merced."""
+    task = ZelphaTask(widths=(8, 16), feature_dim=8, input_size=32, warmup_epochs=0)
+    dm = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, batch_size=16)
+    trainer = quick_trainer(tmp_path)
+    trainer.fit(task, dm)
+    path = tmp_path / 'tiny.ckpt'
+    trainer.save_checkpoint(path)
+    return path

@@ -193,3 +193,27 @@ def test_screen_table_reads_committed_screens(tmp_path: Path) -> None:
     for _, config, _, flags in make_results.SCREENS:
         assert (ROOT / 'experiments' / f'{config}.yaml').exists()
         assert all(f.startswith('--') for f in flags.split()[::2])
+
+
+def test_pooling_sets_swaps_only_the_internal_scales(
+    ucmerced_root: str, tiny_checkpoint: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from torchgeo_zelpha.benchmark import ScaleShiftBenchmark
+    from torchgeo_zelpha.benchmark.classifiers import load_checkpoint
+    from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
+
+    pooling_sets = load_script('pooling_sets')
+    out = tmp_path / 'sets.json'
+    argv = ['pooling_sets.py', '--root', ucmerced_root, '--checkpoint']
+    monkeypatch.setattr(sys, 'argv', [*argv, str(tiny_checkpoint), '--out', str(out)])
+    pooling_sets.main()
+    record = json.loads(out.read_text())
+    assert set(record['models']) == set(pooling_sets.SETS)
+    assert record['image_size'] == 32  # the size the checkpoint trained at
+    # The set it trained with scores exactly what the unchanged checkpoint scores.
+    dm = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, seed=0)
+    bench = ScaleShiftBenchmark(dm, progress=False)
+    direct = bench.evaluate({'ckpt': load_checkpoint(tiny_checkpoint)}).summary()
+    trained = record['models']['as trained (0.8, 1.0, 1.2)']
+    assert trained['accuracy'] == direct['models']['ckpt']['accuracy']
+    assert trained['robust_accuracy'] == direct['models']['ckpt']['robust_accuracy']

@@ -12,9 +12,6 @@ from lightning.pytorch import Trainer
 from torchgeo_zelpha.benchmark import ScaleShiftBenchmark
 from torchgeo_zelpha.benchmark.classifiers import load_checkpoint
 from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
-from torchgeo_zelpha.tasks import ZelphaTask
-
-from ..conftest import quick_trainer
 
 ROOT = Path(__file__).parents[2]
 SCALES = (0.7, 1.0, 1.3)
@@ -115,17 +112,6 @@ def test_bad_input(tmp_path: Path) -> None:
         bench.evaluate({'missing': tmp_path / 'missing.ckpt'})
     with pytest.raises(TypeError, match=r'nn\.Module'):
         bench.evaluate({'number': 3})  # type: ignore[dict-item]
-
-
-@pytest.fixture
-def tiny_checkpoint(ucmerced_root: str, tmp_path: Path) -> Path:
-    task = ZelphaTask(widths=(8, 16), feature_dim=8, input_size=32, warmup_epochs=0)
-    dm = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, batch_size=16)
-    trainer = quick_trainer(tmp_path)
-    trainer.fit(task, dm)
-    path = tmp_path / 'tiny.ckpt'
-    trainer.save_checkpoint(path)
-    return path
 
 
 def test_tasks_checkpoints_and_lightning_agree(
