@@ -158,6 +158,7 @@ def test_throughput_script_runs() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert '| zelpha | 32 |' in done.stdout
     assert 'batched' in done.stdout and 'looped' in done.stdout
+    assert 'zooms' in done.stdout and 'backbone on S*B' in done.stdout
 
 
 def test_component_table_subtracts_means_of_each_side() -> None:
