@@ -215,6 +215,17 @@ def test_pooling_sets_swaps_only_the_internal_scales(
     dm = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, seed=0)
     bench = ScaleShiftBenchmark(dm, progress=False)
     direct = bench.evaluate({'ckpt': load_checkpoint(tiny_checkpoint)}).summary()
+    rows = load_script('make_results').pooling_sets_table(out)
+    assert rows[4].startswith('| none (1.0) |')  # fewest scales first
+    assert len(rows) == 4 + len(pooling_sets.SETS)
     trained = record['models']['as trained (0.8, 1.0, 1.2)']
     assert trained['accuracy'] == direct['models']['ckpt']['accuracy']
     assert trained['robust_accuracy'] == direct['models']['ckpt']['robust_accuracy']
+
+
+def test_robust_gap_table_splits_clean_errors_from_scale_errors() -> None:
+    make_results = load_script('make_results')
+    by_config = {'zelpha_64px': [fake_run(0.90, 0.80, 0), fake_run(0.92, 0.84, 1)]}
+    by_config['zelpha_64px'][0]['benchmark']['accuracy']['1.30'] = 0.85
+    rows = make_results.robust_gap_table(by_config, ['zelpha_64px', 'missing'])
+    assert rows[2:] == ['| zelpha_64px | 2 | 91.0 | 82.0 | 9.0 | 9.0 | s=1.30 |']
