@@ -20,9 +20,8 @@ from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
 from torchgeo_zelpha.io import atomic_write_json
 from torchgeo_zelpha.tasks import ZelphaTask
 
-#: Internal scale sets to compare, by name.
+#: Internal scale sets to compare with the one the checkpoint trained with.
 SETS: dict[str, tuple[float, ...]] = {
-    'as trained (0.8, 1.0, 1.2)': (0.8, 1.0, 1.2),
     'none (1.0)': (1.0,),
     'denser (0.8 ... 1.2, step 0.1)': (0.8, 0.9, 1.0, 1.1, 1.2),
     'wider (0.7, 1.0, 1.4)': (0.7, 1.0, 1.4),
@@ -40,8 +39,10 @@ def main() -> None:
     task = load_checkpoint(args.checkpoint)
     if not isinstance(task, ZelphaTask):
         parser.error(f'{args.checkpoint} is not a ZelphaTask checkpoint')
+    trained = tuple(task.model.backbone.scales)
+    sets = {f'as trained ({", ".join(map(str, trained))})': trained} | SETS
     models = {}
-    for name, scales in SETS.items():
+    for name, scales in sets.items():
         model = copy.deepcopy(task)
         # The scales are plain data of the pooled backbone (no weights depend on
         # them), so swapping them changes only which zooms are averaged.
@@ -60,7 +61,7 @@ def main() -> None:
                 'checkpoint': args.checkpoint,
                 'image_size': size,
                 'data': 'UC Merced (real), seeded 60/20/20 split (seed 0), test split',
-                'sets': {name: list(s) for name, s in SETS.items()},
+                'sets': {name: list(s) for name, s in sets.items()},
                 'models': summary['models'],
                 'scales': summary['scales'],
             },

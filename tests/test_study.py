@@ -5,6 +5,12 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
+from torchgeo_zelpha.benchmark import ScaleShiftBenchmark
+from torchgeo_zelpha.benchmark.classifiers import load_checkpoint
+from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -197,28 +203,28 @@ def test_screen_table_reads_committed_screens(tmp_path: Path) -> None:
 
 
 def test_pooling_sets_swaps_only_the_internal_scales(
-    ucmerced_root: str, tiny_checkpoint: Path, tmp_path: Path, monkeypatch
+    ucmerced_root: str,
+    tiny_checkpoint: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from torchgeo_zelpha.benchmark import ScaleShiftBenchmark
-    from torchgeo_zelpha.benchmark.classifiers import load_checkpoint
-    from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
-
     pooling_sets = load_script('pooling_sets')
     out = tmp_path / 'sets.json'
     argv = ['pooling_sets.py', '--root', ucmerced_root, '--checkpoint']
     monkeypatch.setattr(sys, 'argv', [*argv, str(tiny_checkpoint), '--out', str(out)])
     pooling_sets.main()
     record = json.loads(out.read_text())
-    assert set(record['models']) == set(pooling_sets.SETS)
+    trained_name = 'as trained (0.8, 1.0, 1.2)'  # named from the checkpoint
+    assert set(record['models']) == {trained_name, *pooling_sets.SETS}
     assert record['image_size'] == 32  # the size the checkpoint trained at
+    rows = load_script('make_results').pooling_sets_table(out)
+    assert rows[4].startswith('| none (1.0) |')  # fewest scales first
+    assert len(rows) == 4 + 1 + len(pooling_sets.SETS)
     # The set it trained with scores exactly what the unchanged checkpoint scores.
     dm = ScaleShiftUCMercedDataModule(root=ucmerced_root, image_size=32, seed=0)
     bench = ScaleShiftBenchmark(dm, progress=False)
     direct = bench.evaluate({'ckpt': load_checkpoint(tiny_checkpoint)}).summary()
-    rows = load_script('make_results').pooling_sets_table(out)
-    assert rows[4].startswith('| none (1.0) |')  # fewest scales first
-    assert len(rows) == 4 + len(pooling_sets.SETS)
-    trained = record['models']['as trained (0.8, 1.0, 1.2)']
+    trained = record['models'][trained_name]
     assert trained['accuracy'] == direct['models']['ckpt']['accuracy']
     assert trained['robust_accuracy'] == direct['models']['ckpt']['robust_accuracy']
 
