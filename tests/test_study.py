@@ -14,11 +14,9 @@ from torchgeo_zelpha.datamodules import ScaleShiftUCMercedDataModule
 ROOT = Path(__file__).parents[1]
 
 
-def load_script(name: str) -> ModuleType:
+def load_script(name: str, folder: str = 'experiments') -> ModuleType:
     """Import one of the repo's scripts (they are not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        name, ROOT / 'experiments' / f'{name}.py'
-    )
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f'{name}.py')
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -165,6 +163,19 @@ def test_throughput_script_runs() -> None:
     assert '| zelpha | 32 |' in done.stdout
     assert 'batched' in done.stdout and 'looped' in done.stdout
     assert 'zooms' in done.stdout and 'backbone on S*B' in done.stdout
+    assert 'batched / single: median' in done.stdout
+
+
+def test_interleaved_timing_rotates_order_and_compares_within_rounds() -> None:
+    throughput = load_script('throughput', 'benchmarks')
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in 'abc'}
+    times = throughput.interleaved(fns, rounds=3)
+    assert {name: len(t) for name, t in times.items()} == {'a': 3, 'b': 3, 'c': 3}
+    # One warm-up call each, then each round starts one name further on.
+    assert ''.join(calls) == 'abc' + 'abc' + 'bca' + 'cab'
+    summary = throughput.ratio_summary([2.0, 3.5, 3.0], [1.0, 1.0, 1.0], 3)
+    assert summary == 'median 3.00x (range 2.00x-3.50x; <= 3x in 2 of 3 rounds)'
 
 
 def test_component_table_subtracts_means_of_each_side() -> None:
