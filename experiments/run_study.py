@@ -70,14 +70,23 @@ def saved_yaml(run_dir: Path, name: str) -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path else {}
 
 
-def training_environment() -> dict[str, str]:
-    """The environment of ``torchgeo fit``: huge pages for big CPU tensors.
+#: glibc keeps freed memory for reuse instead of unmapping every block above
+#: 32 MB (and page-faulting it back on the next call); see docs/performance.md.
+REUSE_FREED_MEMORY = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736'
 
-    ``THP_MEM_ALLOC_ENABLE=1`` (PyTorch's own switch, read when torch starts) makes
-    the multi-scale forward ~1.5x faster on 2 CPU cores (docs/performance.md);
-    an explicit value in the caller's environment wins.
+
+def training_environment() -> dict[str, str]:
+    """The environment of ``torchgeo fit``: how large CPU tensors are allocated.
+
+    ``THP_MEM_ALLOC_ENABLE=1`` (PyTorch's own switch) backs them with huge pages and
+    ``GLIBC_TUNABLES`` keeps freed memory for the next tensor; both are read when
+    the process starts and change how fast, not what, a model computes
+    (docs/performance.md). An explicit value in the caller's environment wins.
     """
-    return {'THP_MEM_ALLOC_ENABLE': '1'} | dict(os.environ)
+    return {
+        'THP_MEM_ALLOC_ENABLE': '1',
+        'GLIBC_TUNABLES': REUSE_FREED_MEMORY,
+    } | dict(os.environ)
 
 
 def train(config: str, seed: int, args: argparse.Namespace) -> tuple[Path, float]:
@@ -247,6 +256,7 @@ def main() -> None:
                 'train_wall_seconds': seconds, 'max_minutes': args.max_minutes,
                 'machine': machine(device),
                 'thp_mem_alloc': training_environment()['THP_MEM_ALLOC_ENABLE'],
+                'glibc_tunables': training_environment()['GLIBC_TUNABLES'],
                 'command': ' '.join(sys.argv),
                 'benchmark': summary['models'][config] | {'scales': summary['scales']},
                 'settings': summary['settings'],

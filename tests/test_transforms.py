@@ -1,8 +1,14 @@
 import kornia.augmentation as K
 import pytest
 import torch
+from kornia.filters import gaussian_blur2d
 
-from torchgeo_zelpha.transforms import RandomScaleShift, ScaleShift, scale_shift
+from torchgeo_zelpha.transforms import (
+    MIN_BLUR_SIGMA,
+    RandomScaleShift,
+    ScaleShift,
+    scale_shift,
+)
 
 
 def centred_square(size: int = 256, side: int = 64) -> torch.Tensor:
@@ -70,6 +76,18 @@ def test_antialias_removes_aliasing() -> None:
     smooth = scale_shift(board, 0.45, antialias=True)[..., 16:48, 16:48]
     aliased = scale_shift(board, 0.45, antialias=False)[..., 16:48, 16:48]
     assert smooth.std() < 0.5 * aliased.std()
+
+
+def test_blur_below_min_sigma_is_a_no_op_and_is_skipped() -> None:
+    x = torch.rand(2, 3, 32, 32)
+    sigma = torch.full((2, 2), MIN_BLUR_SIGMA * 0.999)
+    # At the threshold the blur moves a value in [0, 1] by a few float32 roundings.
+    blurred = gaussian_blur2d(x, (3, 3), sigma)
+    assert (blurred - x).abs().max() <= 2**-21
+    # Internal scale 0.8 (sigma 0.125) and test scale 0.85 need no blur; 0.7 does.
+    for s in (0.8, 0.85):
+        assert torch.equal(scale_shift(x, s), scale_shift(x, s, antialias=False))
+    assert not torch.equal(scale_shift(x, 0.7), scale_shift(x, 0.7, antialias=False))
 
 
 def test_gradients_flow() -> None:

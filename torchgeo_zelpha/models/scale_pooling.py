@@ -73,6 +73,20 @@ class ScalePooledBackbone(nn.Module):
         self.padding_mode = padding_mode
         self.train_scales = train_scales
 
+    def zoomed_copies(self, images: Tensor) -> Tensor:
+        """The input at every internal scale, scale-major: ``[S * B, C, H, W]``.
+
+        Copy ``k * B + i`` is image ``i`` zoomed by ``scales[k]``. Each resize is a
+        cheap call with a scalar factor (blur only where s < 0.743); ``s = 1`` is the
+        input itself rather than a zoomed copy (``torch.cat`` copies it once anyway).
+        """
+        return torch.cat(
+            [
+                images if s == 1 else scale_shift(images, s, self.padding_mode)
+                for s in self.scales
+            ]
+        )
+
     def scale_features(self, images: Tensor) -> Tensor:
         """Features at every internal scale, ``[B, S, D]`` (one backbone call)."""
         if images.ndim != 4:
@@ -80,16 +94,8 @@ class ScalePooledBackbone(nn.Module):
         batch, num_scales = images.shape[0], len(self.scales)
         if self.scales == (1.0,):
             return self.backbone(images)[:, None]
-        # Scale-major order: copy k of every image is zoomed by scales[k]. Each
-        # resize is a cheap call with a scalar factor (blur only where s < 1); the
-        # expensive part, the backbone, runs once on all S * B images.
-        zoomed = torch.cat(
-            [
-                scale_shift(images, s, padding_mode=self.padding_mode)
-                for s in self.scales
-            ]
-        )
-        features = self.backbone(zoomed)
+        # The expensive part, the backbone, runs once on all S * B images.
+        features = self.backbone(self.zoomed_copies(images))
         if features.ndim != 2 or features.shape[0] != num_scales * batch:
             raise ValueError(
                 f'backbone must return [N, D] features, got {tuple(features.shape)}'
