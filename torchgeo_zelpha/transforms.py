@@ -119,7 +119,8 @@ def scale_shift(
             (default: mirrors the scene, so that a zoomed-out image has no black
             frame whose width would reveal the scale), ``'border'`` or ``'zeros'``.
         antialias: blur before shrinking (``s < 1``) so that fine textures do not
-            alias into spurious patterns.
+            alias into spurious patterns; skipped where the blur is too narrow to
+            change a float32 value (``s > 0.743``, see ``MIN_BLUR_SIGMA``).
         mode: interpolation, ``'bilinear'`` or ``'nearest'``.
 
     Returns:
@@ -141,8 +142,8 @@ def scale_shift(
         return images.clone()
 
     sigma = antialias_sigma(s)
-    # Skipping a blur that cannot change a float32 value saves a third of the cost
-    # of the internal scale 0.8 (and of s = 0.85 at test time).
+    # A blur that cannot change a float32 value is skipped: it would cost as much
+    # as the zoom itself at the internal scale 0.8 (and at s = 0.85 at test time).
     if antialias and bool((sigma >= MIN_BLUR_SIGMA).any()):
         # A sigma of ~0 gives a delta kernel, so images with s >= 1 pass unchanged.
         sigma = sigma.clamp(min=1e-3)
