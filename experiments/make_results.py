@@ -148,7 +148,11 @@ def targets(
                     'ahead, but needs >= 2 seeds per model to compare with the spread'
                 )
             else:
-                verdict = met(ours - theirs > noise)
+                # Say by how much: a lead just above the spread is a narrow win.
+                verdict = (
+                    f'lead {ours - theirs:.1f} vs seed spread {noise:.1f}: '
+                    f'{met(ours - theirs > noise)}'
+                )
             out.append(
                 f'- Beats {other} on {label} accuracy: {ours:.1f} vs {theirs:.1f} % '
                 f'({verdict}).'

@@ -126,9 +126,13 @@ def test_targets_compare_against_the_seed_spread() -> None:
     lines = '\n'.join(make_results.targets(by_config, 'zelpha'))
     assert 'Clean test accuracy >= 90 %: 92.0 % (met)' in lines
     assert 'Robust accuracy >= 85 %: 87.0 % (met)' in lines
-    assert 'Beats vanilla_cnn on robust accuracy: 87.0 vs 82.0 % (met)' in lines
     assert (
-        'Beats torchgeo_resnet18 on robust accuracy: 87.0 vs 86.0 % (MISSED)' in lines
+        'Beats vanilla_cnn on robust accuracy: 87.0 vs 82.0 % '
+        '(lead 5.0 vs seed spread 1.0: met)' in lines
+    )
+    assert (
+        'Beats torchgeo_resnet18 on robust accuracy: 87.0 vs 86.0 % '
+        '(lead 1.0 vs seed spread 1.0: MISSED)' in lines
     )
     assert (
         'Beats torchgeo_resnet18 on worst-scale accuracy: 92.0 vs 95.0 % (MISSED)'
@@ -138,7 +142,7 @@ def test_targets_compare_against_the_seed_spread() -> None:
     # Other baselines (the 64 px study's) are named, not assumed.
     renamed = dict(zip(('z', 'v64', 'r64'), by_config.values(), strict=True))
     lines = '\n'.join(make_results.targets(renamed, 'z', ('v64', 'r64')))
-    assert 'Beats v64 on robust accuracy: 87.0 vs 82.0 % (met)' in lines
+    assert 'Beats v64 on robust accuracy: 87.0 vs 82.0 % (lead 5.0' in lines
     assert "At least 3 seeds for the headline comparison: met ({'z': 3" in lines
     # One seed has no spread: a lead is reported, not claimed.
     single = {k: v[:1] for k, v in by_config.items()}
