@@ -357,6 +357,8 @@ DIAGNOSTICS = (
      'reference: the vanilla CNN as configured (60 epochs)', ''),
     ('epochs120', 'zelpha_64px', 'training length: 120 epochs instead of 60',
      '--trainer.max_epochs 120'),
+    ('wide', 'zelpha_64px', 'capacity: conv blocks 1.5x wider (48/96/192/384)',
+     "'--model.init_args.widths=[48, 96, 192, 384]'"),
 )  # fmt: skip
 
 
