@@ -142,8 +142,8 @@ def scale_shift(
         return images.clone()
 
     sigma = antialias_sigma(s)
-    # A blur that cannot change a float32 value is skipped: it would cost as much
-    # as the zoom itself at the internal scale 0.8 (and at s = 0.85 at test time).
+    # A blur that cannot change a float32 value is skipped (the internal scale 0.8,
+    # the test scale 0.85): part of the zooms' 0.18x -> 0.12x in throughput.py.
     if antialias and bool((sigma >= MIN_BLUR_SIGMA).any()):
         # A sigma of ~0 gives a delta kernel, so images with s >= 1 pass unchanged.
         sigma = sigma.clamp(min=1e-3)
