@@ -44,6 +44,7 @@ DEFAULT_RUNS = (
     'zelpha_64px', 'vanilla_cnn_64px', 'torchgeo_resnet18_64px',
     'zelpha_no_sn_64px', 'zelpha_no_proto_64px', 'zelpha_single_scale_64px',
     'zelpha_64px_120ep', 'vanilla_cnn_64px_120ep', 'torchgeo_resnet18_64px_120ep',
+    'zelpha_64px_180ep', 'vanilla_cnn_64px_180ep', 'torchgeo_resnet18_64px_180ep',
 )  # fmt: skip
 
 
