@@ -72,6 +72,8 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
             '--skip-lipschitz',
             '--readme',
             str(readme),
+            '--headline',
+            'vanilla_cnn',
         ],
         check=True,
         cwd=ROOT,
@@ -80,6 +82,8 @@ def test_study_runs_resumes_and_reports(tmp_path: Path) -> None:
     text = readme.read_text()  # the headline table is regenerated in place
     assert text.startswith('intro\n') and text.endswith('end\n')
     assert '| vanilla_cnn | 32 | 0 |' in text and 'old' not in text
+    # ...followed by the headline model's targets, said plainly.
+    assert '- Clean test accuracy >= 90 %' in text
 
 
 def test_training_summary_reads_torchgeo_metric_names(tmp_path: Path) -> None:
@@ -242,6 +246,26 @@ def test_pooling_sets_swaps_only_the_internal_scales(
     trained = record['models'][trained_name]
     assert trained['accuracy'] == direct['models']['ckpt']['accuracy']
     assert trained['robust_accuracy'] == direct['models']['ckpt']['robust_accuracy']
+
+
+def test_headline_block_shows_only_the_headline_and_its_targets() -> None:
+    make_results = load_script('make_results')
+    by_config = {
+        name: [
+            fake_run(acc, 0.8, 0)
+            | {'training': {'epochs': 3}, 'train_wall_seconds': 120, 'machine': 'cpu'}
+            | {'image_size': 64}
+        ]
+        for name, acc in (('z', 0.92), ('v', 0.90), ('other', 0.5))
+    }
+    lines = make_results.headline_block(by_config, ['z', 'v', 'missing'])
+    rows = [line for line in lines if line.startswith('| ') and '---' not in line]
+    assert [row.split(' | ')[0] for row in rows[1:]] == ['| z', '| v']  # model first
+    assert '| z | 64 | 0 | 92.0 |' in rows[1]
+    text = '\n'.join(lines)
+    assert 'Clean test accuracy >= 90 %: 92.0 % (met)' in text
+    assert 'Beats missing on robust accuracy: not measured yet' in text
+    assert 'other' not in text
 
 
 def test_robust_gap_table_splits_clean_errors_from_scale_errors() -> None:
