@@ -17,12 +17,14 @@ from torchgeo_zelpha.io import atomic_write_text
 HERE = Path(__file__).parent
 SCALES = ('0.70', '0.85', '1.00', '1.15', '1.30')
 README_MARKERS = ('<!-- results:start -->', '<!-- results:end -->')
-#: The README's headline: the model, then the baselines it must beat, all at the
-#: study's longest in-budget training (64 px, 180 epochs).
+#: The README's headline: the model, then the baselines it must beat, at the
+#: study's longest in-budget training (64 px, 180 epochs). TorchGeo's resnet18
+#: gained nothing from 60 to 120 epochs and 180 of its epochs take most of the
+#: 30 minutes, so its 120-epoch config (3 seeds) stands in.
 HEADLINE = (
     'zelpha_64px_180ep',
     'vanilla_cnn_64px_180ep',
-    'torchgeo_resnet18_64px_180ep',
+    'torchgeo_resnet18_64px_120ep',
 )
 
 
@@ -265,6 +267,8 @@ COMPONENTS = (
      'vanilla_cnn_64px_120ep'),
     ('64 px, 180 epochs: all of ZELPHA against the vanilla CNN',
      'zelpha_64px_180ep', 'vanilla_cnn_64px_180ep'),
+    ('64 px: 180 instead of 120 epochs (TorchGeo resnet18)',
+     'torchgeo_resnet18_64px_180ep', 'torchgeo_resnet18_64px_120ep'),
 )  # fmt: skip
 
 
@@ -540,8 +544,8 @@ def main() -> None:
         '',
         '## Accuracy vs scale and robust accuracy',
         '',
-        'The headline (the 64 px study with 180 epochs; its targets are under',
-        '[Targets](#targets)):',
+        'The headline (ZELPHA and the vanilla CNN at 64 px with 180 epochs,',
+        "TorchGeo's resnet18 with 120; its targets are under [Targets](#targets)):",
         '',
         '![accuracy vs scale, headline](figures/accuracy_vs_scale.png)',
         '',
@@ -568,15 +572,16 @@ def main() -> None:
         '',
         '## Targets',
         '',
-        'The headline: the 64 px study with 180 epochs (`zelpha_64px_180ep.yaml`,',
-        '`vanilla_cnn_64px_180ep.yaml`, `torchgeo_resnet18_64px_180ep.yaml`), the',
-        'longest training of the study inside the 30-minute budget:',
+        'The headline: ZELPHA and the vanilla CNN at 64 px with 180 epochs',
+        '(`zelpha_64px_180ep.yaml`, `vanilla_cnn_64px_180ep.yaml`), the longest',
+        "training of the study inside the 30-minute budget, against TorchGeo's",
+        'resnet18 at 120 epochs (`torchgeo_resnet18_64px_120ep.yaml`): it gained',
+        'nothing from 60 to 120 epochs (compare its two 64 px rows above), and',
+        '180 of its epochs take most of the 30 minutes on this machine; the',
+        '`torchgeo_resnet18_64px_180ep` row above checks that choice with the',
+        'seeds run so far:',
         '',
-        *targets(
-            by_config,
-            'zelpha_64px_180ep',
-            ('vanilla_cnn_64px_180ep', 'torchgeo_resnet18_64px_180ep'),
-        ),
+        *targets(by_config, HEADLINE[0], HEADLINE[1:]),
         '',
         '### How the study got there',
         '',
