@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from torchgeo_zelpha.io import atomic_write_text
@@ -45,13 +46,8 @@ def lipschitz_table() -> str:
     return out.stdout
 
 
-def accuracy_figure(
-    by_config: dict[str, list[dict]], path: Path, title: str, sort: bool = True
-) -> None:
-    """Accuracy vs scale (mean over seeds, error bars: std), one curve per config.
-
-    Curves follow the config names, or ``by_config``'s own order if not ``sort``.
-    """
+def accuracy_figure(by_config: dict[str, list[dict]], path: Path, title: str) -> None:
+    """Accuracy vs scale (mean over seeds, error bars: std), one curve per config."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -63,10 +59,9 @@ def accuracy_figure(
     many = len(by_config) > 3
     fig, ax = plt.subplots(figsize=(9.5, 4) if many else (6.5, 4))
     # Past the default cycle's ten colours curves would share one: use tab20.
-    colours = plt.get_cmap('tab20').colors if len(by_config) > 10 else [None] * 10
+    colours = plt.get_cmap('tab20').colors if len(by_config) > 10 else ()
     x = [float(s) for s in SCALES]
-    items = sorted(by_config.items()) if sort else by_config.items()
-    for i, (config, runs) in enumerate(items):
+    for i, (config, runs) in enumerate(by_config.items()):
         values = [[100 * r['benchmark']['accuracy'][s] for r in runs] for s in SCALES]
         mean = [statistics.mean(v) for v in values]
         err = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
@@ -76,7 +71,7 @@ def accuracy_figure(
             mean,
             yerr=err,
             marker=MARKERS[i % len(MARKERS)],
-            color=colours[i % len(colours)],
+            color=colours[i % len(colours)] if colours else None,
             capsize=3,
             label=(
                 f'{config} ({image_size(runs)} px, robust {robust:.1f}%, '
@@ -183,18 +178,15 @@ def targets(
     return out
 
 
-def accuracy_table(by_config: dict[str, list[dict]], sort: bool = True) -> list[str]:
-    """Accuracy per scale, robust and worst-scale accuracy, one row per config.
-
-    Rows follow the config names, or ``by_config``'s own order if not ``sort``.
-    """
+def accuracy_table(by_config: dict[str, list[dict]]) -> list[str]:
+    """Accuracy per scale, robust and worst-scale accuracy, one row per config."""
     lines = [
         '| model (config) | px | seed(s) | '
         + ' | '.join(f's={s}' for s in SCALES)
         + ' | robust | worst | epochs | train min | machine |',
         '|---|---|---|' + '---|' * len(SCALES) + '---|---|---|---|---|',
     ]
-    for config, runs in sorted(by_config.items()) if sort else by_config.items():
+    for config, runs in by_config.items():
         accs = [pct([r['benchmark']['accuracy'][s] for r in runs]) for s in SCALES]
         robust = pct([r['benchmark']['robust_accuracy'] for r in runs])
         worst = pct([r['benchmark']['worst_accuracy'] for r in runs])
@@ -215,7 +207,7 @@ def sensitivity_table(by_config: dict[str, list[dict]]) -> list[str]:
         '| model | s=1.00 | loss at s=0.70 | loss at s=1.30 | robust / s=1.00 |',
         '|---|---|---|---|---|',
     ]
-    for config, runs in sorted(by_config.items()):
+    for config, runs in by_config.items():
         clean, low, high = (
             statistics.mean(per_seed(runs, 'accuracy', s))
             for s in ('1.00', '0.70', '1.30')
@@ -477,10 +469,21 @@ def headline_block(by_config: dict[str, list[dict]], headline: list[str]) -> lis
     model, *baselines = headline
     rows = {c: by_config[c] for c in headline if c in by_config}
     return [
-        *accuracy_table(rows, sort=False),
+        *accuracy_table(rows),
         '',
         *targets(by_config, model, tuple(baselines)),
     ]
+
+
+def by_config_name(records: Iterable[dict]) -> dict[str, list[dict]]:
+    """Result records grouped by their config's name, the names in sorted order.
+
+    Every table and figure lists configs in this order.
+    """
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        grouped[Path(r['config']).stem].append(r)
+    return dict(sorted(grouped.items()))
 
 
 def update_readme(readme: Path, block: list[str]) -> None:
@@ -522,13 +525,11 @@ def main() -> None:
     records = [
         json.loads(p.read_text()) for p in sorted(Path(args.results).glob('*.json'))
     ]
-    by_config: dict[str, list[dict]] = defaultdict(list)
-    for r in records:
-        by_config[Path(r['config']).stem].append(r)
-    before_fix: dict[str, list[dict]] = defaultdict(list)
-    for p in sorted((Path(args.results) / 'before_head_fix').glob('*.json')):
-        r = json.loads(p.read_text())
-        before_fix[Path(r['config']).stem].append(r)
+    by_config = by_config_name(records)
+    before_fix = by_config_name(
+        json.loads(p.read_text())
+        for p in sorted((Path(args.results) / 'before_head_fix').glob('*.json'))
+    )
 
     lines = [
         '# Results on real UC Merced',
@@ -581,7 +582,7 @@ def main() -> None:
         '`torchgeo_resnet18_64px_180ep` row above checks that choice with the',
         'seeds run so far:',
         '',
-        *targets(by_config, HEADLINE[0], HEADLINE[1:]),
+        *targets(by_config, args.headline[0], tuple(args.headline[1:])),
         '',
         '### How the study got there',
         '',
@@ -705,7 +706,7 @@ def main() -> None:
         '| model | kind | ' + ' | '.join(f's={s}' for s in SCALES) + ' |',
         '|---|---|' + '---|' * len(SCALES),
     ]
-    for config, runs in sorted(by_config.items()):
+    for config, runs in by_config.items():
         b = runs[0]['benchmark']
         means = [
             f'{statistics.mean(r["benchmark"]["margin"][s]["mean"] for r in runs):.3g}'
@@ -720,7 +721,7 @@ def main() -> None:
         '| final val acc | val margin mean |',
         '|---|---|---|---|---|---|',
     ]
-    for config, runs in sorted(by_config.items()):
+    for config, runs in by_config.items():
         f = runs[0]['training']['final']
         if 'lip_upper_bound' not in f:
             continue
@@ -735,7 +736,7 @@ def main() -> None:
         '## Training curves (validation accuracy per epoch, seed of the first run)',
         '',
     ]
-    for config, runs in sorted(by_config.items()):
+    for config, runs in by_config.items():
         curve = runs[0]['training']['curve']
         values = ' '.join(f'{100 * c["val_acc"]:.0f}' for c in curve if 'val_acc' in c)
         lines.append(f'- {config}: {values}')
@@ -772,7 +773,6 @@ def main() -> None:
                 headline,
                 figures / 'accuracy_vs_scale.png',
                 'Real UC Merced, test split: the headline',
-                sort=False,
             )
         accuracy_figure(
             by_config,
